@@ -1,0 +1,521 @@
+r"""Closed-form minimisers of the self-supervised losses (Part II of the book).
+
+Conventions (fixed; tests and chapters rely on them):
+
+* rows are sample-major; :math:`C(Z) = Z^\top H Z / N` (biased);
+* the free rotation :math:`Q` of every optimum is fixed to :math:`I`, columns
+  are in the order of the kept eigenvalues, and each column's largest-|entry|
+  is positive;
+* returned tensors are float64 for float64 input, on the input's device;
+* where the minimiser is not unique (a tie at the cut), a ``UserWarning``
+  says why; the returned point is then one minimiser among several.
+
+Each function can return details (eigenvalues, kept spectrum, minimum loss)
+with ``return_details=True``.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from . import _validation as _v
+from ._linalg import check_gap, eigh_centered, eigh_sorted, inv_sqrt_psd
+from .graphs import components, laplacian
+
+__all__ = [
+    "Details",
+    "vicreg_optimum",
+    "vicreg_constrained_optimum",
+    "vicreg_hinge_optimum",
+    "simclr_optimum",
+    "spectral_contrastive_optimum",
+    "barlow_twins_optimum",
+    "vicreg_linear_optimum",
+    "spectral_contrastive_linear_optimum",
+    "barlow_twins_linear_optimum",
+]
+
+
+@dataclass(frozen=True)
+class Details:
+    """What a closed form is made of.
+
+    Attributes
+    ----------
+    eigenvalues : torch.Tensor, shape (K,)
+        The eigenvalues behind the kept directions, in the order of the columns.
+    c : torch.Tensor, shape (K,)
+        The kept spectrum: the eigenvalues of the optimum's covariance
+        :math:`C(Z)` (nonparametric) or of :math:`W^\top\Sigma W` (linear),
+        column by column.
+    loss : float
+        The predicted minimum value of the loss.
+    """
+
+    eigenvalues: torch.Tensor
+    c: torch.Tensor
+    loss: float
+
+
+def _graph_and_K(G: Any, K: Any, func: str, kmax_offset: int = 1
+                 ) -> tuple[torch.Tensor, int]:
+    G = _v.check_graph(G, func)
+    n = G.shape[0]
+    K = _v.check_int(K, "K", func, 1, n - kmax_offset)
+    return G, K
+
+
+def _vicreg_c(lam: torch.Tensor, alpha: float) -> torch.Tensor:
+    return torch.clamp(1.0 - alpha * lam, min=0.0)
+
+
+def vicreg_optimum(G: Any, K: int, alpha: float, *,
+                   return_details: bool = False) -> Any:
+    r"""Closed-form minimiser of the smooth VICReg loss (R10; :ref:`ch-vicreg`).
+
+    .. math:: \ell(Z) = \frac{\alpha}{N}\sum_{ij}G_{ij}\|z_i - z_j\|^2
+              + \|C(Z) - I_K\|_F^2 .
+
+    Every minimiser is :math:`Z = \sqrt N\,U\operatorname{diag}(\sqrt c)\,Q^\top`
+    (plus a constant row), :math:`Q` orthogonal, :math:`U` the eigenvectors of
+    :math:`L` for its :math:`K` smallest eigenvalues :math:`\lambda_k` on
+    :math:`\mathbf 1^\perp` (the constant vector excluded), and
+
+    .. math:: c_k = \max(0,\ 1 - \alpha\lambda_k).
+
+    Hence :math:`\operatorname{rank} Z = \#\{k : \lambda_k < 1/\alpha\}`.
+    The minimum is :math:`\sum_k (2\alpha\lambda_k - \alpha^2\lambda_k^2)` over
+    the kept :math:`\alpha\lambda_k \le 1`, plus 1 for each collapsed column.
+
+    Parameters
+    ----------
+    G : (N, N) array_like
+        Relation matrix: symmetric, non-negative, finite.
+    K : int, 1 <= K <= N - 1
+        Output dimension.
+    alpha : float > 0
+        Invariance weight.
+    return_details : bool, default False
+        Also return a :class:`Details` (``eigenvalues`` = the :math:`\lambda_k`).
+
+    Returns
+    -------
+    Z : torch.Tensor, shape (N, K)
+        Centred; :math:`C(Z) = \operatorname{diag}(c)`; :math:`Q = I`.
+
+    Warns
+    -----
+    UserWarning
+        If :math:`\lambda_K = \lambda_{K+1}` and :math:`c_K > 0`: the kept
+        subspace is not unique (for instance, ``G`` has more than ``K + 1``
+        connected components).
+
+    Examples
+    --------
+    >>> from sslspec_lib.graphs import augmentation_graph
+    >>> Z = vicreg_optimum(augmentation_graph(4, 2), K=3, alpha=0.1)
+    >>> tuple(Z.shape)
+    (8, 3)
+    """
+    f = "vicreg_optimum"
+    G, K = _graph_and_K(G, K, f)
+    alpha = _v.check_positive(alpha, "alpha", f)
+    n = G.shape[0]
+    # Smallest eigenvalues of L on 1-perp (ascending): the directions VICReg keeps.
+    lam, U = eigh_centered(laplacian(G))
+    c = _vicreg_c(lam, alpha)
+    check_gap(lam, K, f, what="Laplacian eigenvalues",
+              relevant=bool(c[K - 1] > 0))
+    lam, U, c = lam[:K], U[:, :K], c[:K]
+    Z = n ** 0.5 * U * c.sqrt()
+    if not return_details:
+        return Z
+    al = alpha * lam
+    loss = torch.where(al <= 1, 2 * al - al ** 2, torch.ones_like(al)).sum()
+    return Z, Details(lam, c, float(loss))
+
+
+def vicreg_constrained_optimum(G: Any, K: int, *,
+                               return_details: bool = False) -> Any:
+    r"""Minimiser of VICReg with hard variance/covariance constraints (R9).
+
+    .. math:: \min_Z \sum_{ij}G_{ij}\|z_i - z_j\|^2 \quad\text{s.t.}\quad C(Z) = I_K
+
+    is Laplacian Eigenmaps with the covariance constraint:
+    :math:`Z = \sqrt N\,U_K Q^\top`, :math:`U_K` the eigenvectors of :math:`L`
+    for its :math:`K` smallest eigenvalues on :math:`\mathbf 1^\perp`; the
+    minimum of the invariance term is :math:`2N\sum_{k\le K}\lambda_k`.
+
+    Returns
+    -------
+    Z : torch.Tensor, shape (N, K), with :math:`C(Z) = I`, :math:`Q = I`.
+
+    Warns
+    -----
+    UserWarning
+        If :math:`\lambda_K = \lambda_{K+1}` (the subspace is not unique).
+    """
+    f = "vicreg_constrained_optimum"
+    G, K = _graph_and_K(G, K, f)
+    n = G.shape[0]
+    # Smallest eigenvalues of L on 1-perp (ascending).
+    lam, U = eigh_centered(laplacian(G))
+    check_gap(lam, K, f, what="Laplacian eigenvalues")
+    Z = n ** 0.5 * U[:, :K]
+    if not return_details:
+        return Z
+    lam = lam[:K]
+    return Z, Details(lam, torch.ones_like(lam), float(2 * n * lam.sum()))
+
+
+def vicreg_hinge_optimum(G: Any, K: int, alpha: float, *,
+                         return_details: bool = False) -> Any:
+    r"""Diagonal approximation of the optimum of hinge-variance VICReg (R11).
+
+    **Approximate.**  For the loss
+
+    .. math:: \frac{\alpha}{N}\sum_{ij}G_{ij}\|z_i - z_j\|^2
+              + \sum_k \max\bigl(0, 1 - \sqrt{C_{kk}}\bigr)
+
+    restricted to representations whose covariance :math:`C(Z)` is diagonal
+    in the eigenbasis of :math:`L` (no covariance term, :math:`\epsilon = 0`,
+    variance summed over dimensions with unit weight), each direction
+    minimises :math:`2\alpha\lambda c + \max(0, 1 - \sqrt c)`, so
+
+    .. math:: c_k = 1 \text{ if } \lambda_k \le \tfrac{1}{4\alpha},
+              \qquad c_k = \frac{1}{16\alpha^2\lambda_k^2} \text{ otherwise}.
+
+    No direction collapses fully.  The reference implementation differs in
+    every one of these assumptions (a mean over dimensions, weights 25/25/1,
+    :math:`\epsilon = 10^{-4}`, a finite covariance weight); how far its true
+    optimum is from this prediction is measured in :ref:`ch-vicreg-hinge`.
+
+    Returns
+    -------
+    Z : torch.Tensor, shape (N, K), :math:`Z = \sqrt N U\operatorname{diag}(\sqrt c)`.
+
+    Warns
+    -----
+    UserWarning
+        If some kept :math:`\lambda_k = 0` (``G`` disconnected): on such a
+        direction every :math:`c \ge 1` is optimal, and ``c = 1`` is returned;
+        and on a tie at the cut.
+    """
+    f = "vicreg_hinge_optimum"
+    G, K = _graph_and_K(G, K, f)
+    alpha = _v.check_positive(alpha, "alpha", f)
+    n = G.shape[0]
+    # Smallest eigenvalues of L on 1-perp (ascending).
+    lam, U = eigh_centered(laplacian(G))
+    check_gap(lam, K, f, what="Laplacian eigenvalues")
+    lam, U = lam[:K], U[:, :K]
+    tol = 1e-12 * max(1.0, float(lam.abs().max()))
+    if bool((lam.abs() <= tol).any()):
+        _v.warn_non_unique(
+            f, "some kept Laplacian eigenvalues are 0 (G is disconnected); on "
+            "those directions the loss is flat for every c >= 1, and c = 1 is "
+            "returned.")
+    lam_pos = lam.clamp(min=0.0)
+    c = torch.where(lam_pos <= 1 / (4 * alpha), torch.ones_like(lam),
+                    1.0 / (16 * alpha ** 2 * lam_pos.clamp(min=tol) ** 2))
+    Z = n ** 0.5 * U * c.sqrt()
+    if not return_details:
+        return Z
+    loss = (2 * alpha * lam_pos * c + torch.clamp(1 - c.sqrt(), min=0)).sum()
+    return Z, Details(lam, c, float(loss))
+
+
+def _clique_structure(G: torch.Tensor, func: str) -> tuple[int, int]:
+    """(N', V) if G is a disjoint union of equal cliques of ones, else raise."""
+    lab = components(G)
+    n_groups = int(lab.max()) + 1
+    sizes = torch.bincount(lab)
+    same = (lab[:, None] == lab[None, :]).to(G)
+    same.fill_diagonal_(0)
+    expected = same.to(G.device)
+    if not torch.equal(G, expected) or int(sizes.min()) != int(sizes.max()):
+        raise ValueError(
+            f"{func} has a closed form only for augmentation graphs: G must be "
+            "a disjoint union of equal-size cliques with unit weights and zero "
+            "diagonal (such as augmentation_graph(n_samples, n_views), in any "
+            "row order).")
+    if n_groups < 2 or int(sizes[0]) < 2:
+        raise ValueError(f"{func} needs at least 2 groups of at least 2 views; "
+                         f"got {n_groups} groups of size {int(sizes[0])}.")
+    return n_groups, int(sizes[0])
+
+
+def simclr_optimum(G: Any, K: int, *, return_details: bool = False) -> Any:
+    r"""Minimiser of the relation-matrix InfoNCE on augmentation graphs (R12).
+
+    For :math:`N'` groups (cliques of :math:`V` views) and
+    :math:`K \ge N' - 1`, every minimiser of :func:`sslspec_lib.losses.info_nce`
+    (any :math:`\tau > 0`) sends each group to one unit vector and places the
+    :math:`N'` group vectors on a regular simplex; the Gram matrix of the
+    normalised rows is
+
+    .. math:: S = \frac{N'}{N'-1}(G + I) - \frac{1}{N'-1}\mathbf 1\mathbf 1^\top,
+
+    whose non-zero eigenvalues are :math:`N/(N'-1)` (multiplicity
+    :math:`N'-1`).  Returned: :math:`Z = \sqrt{N/(N'-1)}\,U` with :math:`U`
+    the top :math:`N'-1` eigenvectors of :math:`S`, padded with zero columns
+    to :math:`K`: ``rank(Z) = N' - 1`` whatever ``K`` (dimensional collapse).
+    Row norms are free (the loss normalises rows); unit rows are returned.
+
+    Warns
+    -----
+    UserWarning
+        If ``K < N' - 1``: no closed form is known (the optimum is a
+        spherical code); the returned rows are the rank-``K`` truncation of
+        :math:`S` renormalised to unit length, which is **not** in general a
+        minimiser.
+
+    Raises
+    ------
+    ValueError
+        If ``G`` is not a disjoint union of equal-size unit-weight cliques.
+    """
+    f = "simclr_optimum"
+    G, K = _graph_and_K(G, K, f)
+    n_groups, _ = _clique_structure(G, f)
+    n = G.shape[0]
+    ones = torch.ones(n, n, dtype=G.dtype, device=G.device)
+    eye = torch.eye(n, dtype=G.dtype, device=G.device)
+    S = n_groups / (n_groups - 1) * (G + eye) - ones / (n_groups - 1)
+    lam, U = eigh_sorted(S)
+    lam, U = lam.flip(0), U.flip(1)  # descending: the top of the spectrum
+    r = n_groups - 1
+    if K < r:
+        warnings.warn(
+            f"{f}: K={K} < N'-1={r}: the groups cannot sit on a regular simplex "
+            "in K dimensions; no closed form is known (spherical codes). The "
+            "returned rank-K truncation, renormalised, is not a minimiser in "
+            "general.", UserWarning, stacklevel=2)
+        Z = U[:, :K] * lam[:K].clamp(min=0).sqrt()
+        Z = Z / Z.norm(dim=1, keepdim=True).clamp(min=1e-300)
+    else:
+        Z = torch.zeros(n, K, dtype=G.dtype, device=G.device)
+        Z[:, :r] = U[:, :r] * lam[:r].clamp(min=0).sqrt()
+    if not return_details:
+        return Z
+    c = torch.linalg.eigvalsh(Z.T @ Z).flip(0)
+    return Z, Details(lam[:K], c, float("nan"))
+
+
+def spectral_contrastive_optimum(G: Any, K: int, *, normalized: bool = False,
+                                 return_details: bool = False) -> Any:
+    r"""Minimiser of the spectral contrastive loss (R13, from R2 and R4).
+
+    Since :math:`\ell(Z) = \|A - ZZ^\top\|_F^2 - \|A\|_F^2` with :math:`A = G`,
+    the minimiser is the best positive semi-definite rank-:math:`K`
+    approximation of :math:`A` (Eckart–Young–Mirsky):
+
+    .. math:: ZZ^\top = \sum_{k \le K} \max(0, \mu_k)\, u_k u_k^\top,
+              \qquad Z = U_K \operatorname{diag}(\sqrt{\max(0, \mu)}),
+
+    :math:`\mu_1 \ge \mu_2 \ge \dots` the eigenvalues of :math:`A`.  With
+    ``normalized=True``, :math:`A = D^{-1/2} G D^{-1/2}` (HaoChen et al.'s
+    degree-normalised form; needs every degree > 0).  ``rank(Z)`` is at most
+    the number of positive eigenvalues of :math:`A`.  The minimum is
+    :math:`-\sum_{k\le K}\max(0,\mu_k)^2`.
+
+    Warns
+    -----
+    UserWarning
+        If :math:`\mu_K = \mu_{K+1} > 0` (the kept subspace is not unique).
+    """
+    f = "spectral_contrastive_optimum"
+    G, K = _graph_and_K(G, K, f, kmax_offset=0)
+    A = G
+    if normalized:
+        d = G.sum(dim=1)
+        if bool((d <= 0).any()):
+            raise ValueError(f"{f}(normalized=True) needs every degree > 0: row "
+                             f"{int((d <= 0).nonzero()[0])} of G sums to 0.")
+        s = d.rsqrt()
+        A = s[:, None] * G * s[None, :]
+    lam, U = eigh_sorted(A)
+    lam, U = lam.flip(0), U.flip(1)  # descending: best rank-K approximation
+    check_gap(lam, K, f, what="eigenvalues of G", relevant=bool(lam[K - 1] > 0))
+    c = lam[:K].clamp(min=0)
+    Z = U[:, :K] * c.sqrt()
+    if not return_details:
+        return Z
+    return Z, Details(lam[:K], c, float(-(c ** 2).sum()))
+
+
+def barlow_twins_optimum(G: Any, K: int, *, tol: float = 1e-9,
+                         return_details: bool = False) -> Any:
+    r"""Minimiser of the relation-matrix BarlowTwins loss when :math:`C = I` is reachable (R14).
+
+    With :math:`\bar G = N G / \mathbf 1^\top G\mathbf 1` and a standardised
+    :math:`\tilde Z` (centred columns of variance 1), the cross-correlation
+    of :func:`sslspec_lib.losses.barlow_twins` is
+    :math:`C = \tilde Z^\top \bar G \tilde Z / N`, so :math:`C_{kk}` is a
+    Rayleigh quotient of :math:`\bar G` on :math:`\mathbf 1^\perp`.  If the
+    top eigenvalue of :math:`\bar G` on :math:`\mathbf 1^\perp` is 1 with
+    multiplicity :math:`m \ge K` (augmentation graphs: :math:`m = N'-1`, the
+    centred group indicators, whose directions are invariant across views),
+    :math:`C = I` and the loss is 0 exactly when the columns of
+    :math:`\tilde Z` are orthogonal and lie in that eigenspace:
+    :math:`Z = \sqrt N\,U_K` is returned (any column scaling is equivalent,
+    since the loss standardises).
+
+    Raises
+    ------
+    ValueError
+        If the top eigenvalue of :math:`\bar G` on :math:`\mathbf 1^\perp`
+        differs from 1, or ``K > m``: then :math:`C = I` is unreachable, the
+        minimiser depends on ``lambd`` and no closed form is implemented.
+    """
+    f = "barlow_twins_optimum"
+    G, K = _graph_and_K(G, K, f)
+    n = G.shape[0]
+    total = G.sum()
+    if float(total) == 0:
+        raise ValueError(f"G has no positive pair in {f} (G is all zeros).")
+    Gbar = n * G / total
+    mu, U = eigh_centered(Gbar)
+    mu, U = mu.flip(0), U.flip(1)  # descending: largest Rayleigh quotients
+    m = int(((mu - 1).abs() <= tol).sum())
+    if float(mu[0]) > 1 + tol or m < K:
+        raise ValueError(
+            f"{f}: C = I is reachable only if the top eigenvalue of N G / sum(G) "
+            f"on the centred subspace is 1 with multiplicity >= K; here it is "
+            f"{float(mu[0]):.6g} with multiplicity {m} and K={K}. For such G the "
+            "minimiser depends on lambd and no closed form is implemented "
+            "(augmentation graphs need K <= n_samples - 1).")
+    if m > K:
+        _v.warn_non_unique(f, f"the eigenvalue 1 has multiplicity {m} > K={K}: any "
+                           "K orthonormal directions of that eigenspace reach C = I.")
+    Z = n ** 0.5 * U[:, :K]
+    if not return_details:
+        return Z
+    return Z, Details(mu[:K], torch.ones(K, dtype=G.dtype, device=G.device), 0.0)
+
+
+def _linear_inputs(X: Any, G: Any, K: Any, func: str
+                   ) -> tuple[torch.Tensor, torch.Tensor, int]:
+    X = _v.check_matrix(X, "X", func)
+    G = _v.check_graph(G, func).to(dtype=X.dtype, device=X.device)
+    _v.check_rows(G.shape[0], X, "X", func)
+    K = _v.check_int(K, "K", func, 1, X.shape[1])
+    return X, G, K
+
+
+def vicreg_linear_optimum(X: Any, G: Any, K: int, alpha: float, *,
+                          return_details: bool = False) -> Any:
+    r"""Linear-regime minimiser of the smooth VICReg loss (R15): LPP with the covariance constraint.
+
+    For :math:`Z = XW` and :math:`\Sigma = X^\top H X / N` invertible,
+    :math:`\ell(XW)` is minimised by
+
+    .. math:: W = \Sigma^{-1/2} V \operatorname{diag}(\sqrt c), \qquad
+              c_k = \max(0, 1 - \alpha\mu_k),
+
+    :math:`V, \mu` the eigenvectors/eigenvalues (ascending) of
+    :math:`M = \Sigma^{-1/2}(X^\top L X / N)\Sigma^{-1/2}`.  Then
+    :math:`C(XW) = W^\top\Sigma W = \operatorname{diag}(c)`.
+
+    Parameters
+    ----------
+    X : (N, D) array_like, with :math:`\Sigma` of full rank D.
+    G : (N, N) array_like
+    K : int, 1 <= K <= D
+    alpha : float > 0
+
+    Returns
+    -------
+    W : torch.Tensor, shape (D, K)
+
+    Raises
+    ------
+    ValueError
+        If :math:`\Sigma` is rank-deficient.
+    """
+    f = "vicreg_linear_optimum"
+    X, G, K = _linear_inputs(X, G, K, f)
+    alpha = _v.check_positive(alpha, "alpha", f)
+    n = X.shape[0]
+    Xc = X - X.mean(dim=0, keepdim=True)
+    S_isqrt = inv_sqrt_psd(Xc.T @ Xc / n, "The covariance X^T H X / N", f)
+    M = S_isqrt @ (X.T @ laplacian(G) @ X / n) @ S_isqrt
+    M = (M + M.T) / 2
+    mu, V = eigh_sorted(M)  # ascending: the smallest mu are kept
+    c = _vicreg_c(mu, alpha)
+    check_gap(mu, K, f, what="eigenvalues of M", relevant=bool(c[K - 1] > 0))
+    W = S_isqrt @ (V[:, :K] * c[:K].sqrt())
+    if not return_details:
+        return W
+    am = alpha * mu[:K]
+    loss = torch.where(am <= 1, 2 * am - am ** 2, torch.ones_like(am)).sum()
+    return W, Details(mu[:K], c[:K], float(loss))
+
+
+def spectral_contrastive_linear_optimum(X: Any, G: Any, K: int, *,
+                                        return_details: bool = False) -> Any:
+    r"""Linear-regime minimiser of the spectral contrastive loss (R15, global form).
+
+    For :math:`Z = XW` with :math:`X^\top X` invertible, :math:`XWW^\top X^\top`
+    ranges over all PSD matrices of rank :math:`\le K` on the column space
+    of :math:`X`, so by Eckart–Young–Mirsky
+
+    .. math:: W = (X^\top X)^{-1/2}\, V_K \operatorname{diag}(\sqrt{\max(0,\mu)}),
+
+    :math:`V_K, \mu` the top eigenpairs of
+    :math:`(X^\top X)^{-1/2} X^\top G X (X^\top X)^{-1/2}`.  The minimum is
+    :math:`-\sum_{k\le K}\max(0,\mu_k)^2`.  (No centring: the loss has none.)
+    """
+    f = "spectral_contrastive_linear_optimum"
+    X, G, K = _linear_inputs(X, G, K, f)
+    S_isqrt = inv_sqrt_psd(X.T @ X, "The Gram matrix X^T X", f)
+    M = S_isqrt @ (X.T @ G @ X) @ S_isqrt
+    mu, V = eigh_sorted((M + M.T) / 2)
+    mu, V = mu.flip(0), V.flip(1)  # descending
+    check_gap(mu, K, f, what="eigenvalues", relevant=bool(mu[K - 1] > 0))
+    c = mu[:K].clamp(min=0)
+    W = S_isqrt @ (V[:, :K] * c.sqrt())
+    if not return_details:
+        return W
+    return W, Details(mu[:K], c, float(-(c ** 2).sum()))
+
+
+def barlow_twins_linear_optimum(X: Any, G: Any, K: int, *,
+                                return_details: bool = False) -> Any:
+    r"""Linear-regime BarlowTwins directions: the shared-encoder CCA of the views (R15).
+
+    For :math:`Z = XW` the standardised cross-correlation is
+    :math:`C = W^\top (X^\top H \bar G H X/N) W` for :math:`W^\top\Sigma W`
+    with unit diagonal.  Returned: :math:`W = \Sigma^{-1/2}V_K`, :math:`V_K`
+    the top eigenvectors of :math:`\Sigma^{-1/2}(X^\top H\bar G HX/N)\Sigma^{-1/2}`
+    (decorrelated columns, each maximising its correlation :math:`C_{kk} = \mu_k`).
+    With the pair graph this is CCA with one weight matrix shared by both
+    views (symmetric CCA).  It is the exact minimiser when
+    :math:`\mu_1 = \dots = \mu_K = 1`; otherwise it is the CCA solution and
+    the BarlowTwins minimiser may trade off-diagonal terms against diagonal
+    ones (a ``UserWarning`` says so).
+    """
+    f = "barlow_twins_linear_optimum"
+    X, G, K = _linear_inputs(X, G, K, f)
+    n = X.shape[0]
+    total = G.sum()
+    if float(total) == 0:
+        raise ValueError(f"G has no positive pair in {f} (G is all zeros).")
+    Xc = X - X.mean(dim=0, keepdim=True)
+    S_isqrt = inv_sqrt_psd(Xc.T @ Xc / n, "The covariance X^T H X / N", f)
+    M = S_isqrt @ (Xc.T @ (n * G / total) @ Xc / n) @ S_isqrt
+    mu, V = eigh_sorted((M + M.T) / 2)
+    mu, V = mu.flip(0), V.flip(1)  # descending: most view-invariant first
+    if float(mu[K - 1]) < 1 - 1e-9:
+        warnings.warn(
+            f"{f}: only {int((mu > 1 - 1e-9).sum())} directions reach correlation "
+            f"1 and K={K}; the returned CCA directions need not minimise "
+            "BarlowTwins exactly.", UserWarning, stacklevel=2)
+    W = S_isqrt @ V[:, :K]
+    if not return_details:
+        return W
+    c = mu[:K]
+    return W, Details(mu[:K], c, float(((1 - c) ** 2).sum()))

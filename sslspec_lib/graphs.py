@@ -1,0 +1,228 @@
+r"""Relation matrices and the matrices built from them.
+
+The relation matrix :math:`G \in \mathbb{R}^{N\times N}` is symmetric and
+non-negative; :math:`G_{ij} > 0` iff rows :math:`i` and :math:`j` form a
+positive pair.  From it come the degree matrix :math:`D = \operatorname{diag}(G\mathbf 1)`,
+the (unnormalised) Laplacian :math:`L = D - G` and, independently of
+:math:`G`, the centering matrix :math:`H = I - \mathbf 1\mathbf 1^\top/N`
+(setting of :ref:`ch-notation`; PAPER_MAP "Setting and notation").
+
+Row order for augmentations is **sample-major**: row ``i * V + v`` is view
+``v`` of sample ``i``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from . import _validation as _v
+
+__all__ = [
+    "augmentation_graph",
+    "label_graph",
+    "knn_graph",
+    "degree",
+    "laplacian",
+    "centering",
+    "validate_graph",
+    "components",
+]
+
+
+def validate_graph(G: Any, *, zero_diagonal: bool = False) -> torch.Tensor:
+    """Check that ``G`` is a valid relation matrix and return it as a tensor.
+
+    Parameters
+    ----------
+    G : array_like, shape (N, N)
+        Square, symmetric (exactly), finite, non-negative, ``N >= 2``.
+    zero_diagonal : bool, default False
+        Also require ``G_ii = 0``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``G`` as a floating tensor (integer input becomes float64).
+
+    Raises
+    ------
+    ValueError
+        Naming the defect and where it is, e.g.
+        ``"G must be symmetric in validate_graph: max |G - G.T| = 0.5 at (0, 3)."``
+    """
+    return _v.check_graph(G, "validate_graph", zero_diagonal=zero_diagonal)
+
+
+def augmentation_graph(n_samples: int, n_views: int, *,
+                       dtype: torch.dtype = torch.float64,
+                       device: torch.device | str | None = None) -> torch.Tensor:
+    r"""Relation matrix of ``n_samples`` samples seen in ``n_views`` views each.
+
+    .. math:: G = I_{N'} \otimes (\mathbf 1_V \mathbf 1_V^\top - I_V),
+
+    block-diagonal with one clique of size :math:`V` per original sample and
+    a zero diagonal, in sample-major row order (row ``i*V + v`` is view ``v``
+    of sample ``i``).  Serves R1, R9–R14.
+
+    Parameters
+    ----------
+    n_samples : int, >= 1
+        :math:`N'`, the number of original samples.
+    n_views : int, >= 2
+        :math:`V`, the number of views of each sample.
+
+    Returns
+    -------
+    torch.Tensor, shape (n_samples * n_views, n_samples * n_views)
+    """
+    f = "augmentation_graph"
+    n_samples = _v.check_int(n_samples, "n_samples", f, 1)
+    n_views = _v.check_int(n_views, "n_views", f, 2)
+    block = torch.ones(n_views, n_views, dtype=dtype) - torch.eye(n_views, dtype=dtype)
+    G = torch.kron(torch.eye(n_samples, dtype=dtype), block)
+    return G.to(device) if device is not None else G
+
+
+def label_graph(y: Any, *, dtype: torch.dtype = torch.float64,
+                device: torch.device | str | None = None) -> torch.Tensor:
+    r"""Relation matrix of a labelling: :math:`G_{ij} = 1[y_i = y_j]` for :math:`i \ne j`.
+
+    The graph of R16 (a relation matrix aligned with the downstream task).
+
+    Parameters
+    ----------
+    y : array_like of int, shape (N,)
+        Labels; ``N >= 2``.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, N), zero diagonal.
+    """
+    f = "label_graph"
+    t = torch.as_tensor(y) if not isinstance(y, torch.Tensor) else y
+    if t.ndim != 1 or t.numel() < 2:
+        raise ValueError(f"The 'y' parameter of {f} must be a 1-d array with at "
+                         f"least 2 labels. Got shape {tuple(t.shape)} instead.")
+    if t.is_floating_point():
+        if not bool(torch.isfinite(t).all()) or not bool((t == t.round()).all()):
+            raise ValueError(f"The 'y' parameter of {f} must hold integer labels.")
+    G = (t[:, None] == t[None, :]).to(dtype)
+    G.fill_diagonal_(0)
+    return G.to(device) if device is not None else G
+
+
+def knn_graph(X: Any, k: int) -> torch.Tensor:
+    r"""Symmetrised k-nearest-neighbour graph of the rows of ``X``.
+
+    :math:`G_{ij} = 1` if :math:`j` is among the ``k`` nearest neighbours of
+    :math:`i` (Euclidean, the point itself excluded) **or** :math:`i` among
+    those of :math:`j`; zero diagonal.  The union symmetrisation is the one
+    used by Laplacian Eigenmaps (R5) and scikit-learn's
+    ``SpectralEmbedding(affinity="nearest_neighbors")``.  Distance ties are
+    broken by the row index (stable sort), so the graph is deterministic.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, d)
+    k : int, 1 <= k <= N - 1
+
+    Returns
+    -------
+    torch.Tensor, shape (N, N), binary, symmetric, zero diagonal.
+    """
+    f = "knn_graph"
+    X = _v.check_matrix(X, "X", f)
+    n = X.shape[0]
+    k = _v.check_int(k, "k", f, 1, n - 1)
+    d2 = torch.cdist(X, X).pow(2)
+    d2.fill_diagonal_(float("inf"))
+    idx = torch.sort(d2, dim=1, stable=True).indices[:, :k]
+    G = torch.zeros(n, n, dtype=X.dtype, device=X.device)
+    G.scatter_(1, idx, 1.0)
+    return torch.maximum(G, G.T)
+
+
+def degree(G: Any) -> torch.Tensor:
+    r"""Degree matrix :math:`D = \operatorname{diag}(G\mathbf 1)`.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, N), diagonal.
+    """
+    G = _v.check_graph(G, "degree")
+    return torch.diag(G.sum(dim=1))
+
+
+def laplacian(G: Any, normalized: bool = False) -> torch.Tensor:
+    r"""Graph Laplacian of a relation matrix.
+
+    Unnormalised (default): :math:`L = D - G`, symmetric positive
+    semi-definite with :math:`L\mathbf 1 = 0`, and
+    :math:`\sum_{ij} G_{ij}\|z_i - z_j\|^2 = 2\operatorname{tr}(Z^\top L Z)` (R1).
+
+    Normalised: :math:`L_{\mathrm{sym}} = I - D^{-1/2} G D^{-1/2}`, which needs
+    every degree to be positive (R5, Laplacian Eigenmaps with the degree
+    constraint).
+
+    Parameters
+    ----------
+    G : array_like, shape (N, N)
+        A valid relation matrix (see :func:`validate_graph`).
+    normalized : bool, default False
+
+    Raises
+    ------
+    ValueError
+        If ``G`` is invalid, or ``normalized=True`` and a row of ``G`` sums to 0
+        (an isolated vertex has no normalised Laplacian).
+    """
+    G = _v.check_graph(G, "laplacian")
+    d = G.sum(dim=1)
+    if not normalized:
+        return torch.diag(d) - G
+    if bool((d <= 0).any()):
+        i = int((d <= 0).nonzero()[0])
+        raise ValueError(
+            "laplacian(normalized=True) needs every degree > 0: row "
+            f"{i} of G sums to 0 (an isolated vertex).")
+    s = d.rsqrt()
+    return torch.eye(G.shape[0], dtype=G.dtype, device=G.device) - s[:, None] * G * s[None, :]
+
+
+def centering(n: int, *, dtype: torch.dtype = torch.float64,
+              device: torch.device | str | None = None) -> torch.Tensor:
+    r"""Centering matrix :math:`H = I_n - \mathbf 1\mathbf 1^\top / n`.
+
+    :math:`HZ` subtracts the column means of :math:`Z`; :math:`H` is the
+    orthogonal projector onto :math:`\mathbf 1^\perp`.
+    """
+    n = _v.check_int(n, "n", "centering", 1)
+    H = torch.eye(n, dtype=dtype) - torch.full((n, n), 1.0 / n, dtype=dtype)
+    return H.to(device) if device is not None else H
+
+
+def components(G: Any) -> torch.Tensor:
+    """Connected-component label of every row of ``G`` (labels 0, 1, ...).
+
+    Components are numbered in order of their smallest row index.  The number
+    of components is the multiplicity of the eigenvalue 0 of :math:`L`.
+    """
+    G = _v.check_graph(G, "components")
+    n = G.shape[0]
+    adj = (G > 0).cpu()
+    label = torch.full((n,), -1, dtype=torch.long)
+    current = 0
+    for start in range(n):
+        if label[start] >= 0:
+            continue
+        stack = [start]
+        label[start] = current
+        while stack:
+            i = stack.pop()
+            for j in adj[i].nonzero().flatten().tolist():
+                if label[j] < 0:
+                    label[j] = current
+                    stack.append(j)
+        current += 1
+    return label

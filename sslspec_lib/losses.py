@@ -1,0 +1,365 @@
+r"""Self-supervised losses, in relation-matrix form and in two-view reference form.
+
+Relation-matrix forms take a representation :math:`Z \in \mathbb{R}^{N\times K}`
+(rows :math:`z_i`) and a relation matrix :math:`G` (see :mod:`sslspec_lib.graphs`);
+they are the objects the closed forms of :mod:`sslspec_lib.closed_form`
+minimise.  Two-view reference forms take the two views ``za, zb`` (each
+:math:`N' \times K`, row ``i`` of both is sample ``i``) and reproduce the
+published implementations, so that the scaling between the two families can
+be stated and tested (PAPER_MAP "Losses in relation-matrix form").
+
+Scalings with ``G = augmentation_graph(N', 2)`` and ``Z`` the sample-major
+interleaving of ``za, zb`` (``Z[0::2] = za``, ``Z[1::2] = zb``), :math:`N = 2N'`:
+
+* ``invariance(Z, G) = 2 * sum_i ||za_i - zb_i||^2 = N * K * mse(za, zb)``;
+* ``info_nce(Z, G, tau) = nt_xent(za, zb, tau)`` exactly (factor 1);
+* ``vicreg_hinge(Z, G, n_views=2) = vicreg_two_view(za, zb)`` exactly;
+* ``barlow_twins(Z, G, n_views=2)`` uses the symmetrised cross-correlation
+  :math:`(C_{ab} + C_{ab}^\top)/2`: equal diagonal terms, and an off-diagonal
+  term that is at most the two-view one.
+
+Statistics (means, variances, covariances) of a relation-matrix form are
+taken over **all rows** by default (``n_views=None``); with ``n_views=V`` they
+are taken per view block read from the sample-major order (rows ``v::V``) and
+combined as the reference code does.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from . import _validation as _v
+from .graphs import laplacian
+
+__all__ = [
+    "invariance",
+    "vicreg",
+    "vicreg_hinge",
+    "info_nce",
+    "spectral_contrastive",
+    "barlow_twins",
+    "vicreg_two_view",
+    "nt_xent",
+    "barlow_twins_two_view",
+    "covariance",
+]
+
+_CHUNK = 2_000_000  # entries of the (chunk, N, K) difference tensor
+
+
+def _prep(Z: Any, G: Any, func: str, *, zero_diagonal: bool = False
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    Z = _v.check_matrix(Z, "Z", func)
+    G = _v.check_graph(G, func, zero_diagonal=zero_diagonal)
+    _v.check_rows(G.shape[0], Z, "Z", func)
+    return Z, G.to(dtype=Z.dtype, device=Z.device)
+
+
+def _blocks(Z: torch.Tensor, n_views: int | None, func: str) -> list[torch.Tensor]:
+    if n_views is None:
+        return [Z]
+    V = _v.check_int(n_views, "n_views", func, 1, Z.shape[0])
+    if Z.shape[0] % V:
+        raise ValueError(f"Z has {Z.shape[0]} rows in {func}, not a multiple of "
+                         f"n_views={V} (rows are sample-major: row i*V+v is view v "
+                         "of sample i).")
+    return [Z[v::V] for v in range(V)]
+
+
+def covariance(Z: Any) -> torch.Tensor:
+    r"""Covariance of a representation, :math:`C(Z) = Z^\top H Z / N` (biased).
+
+    The convention of every closed form in this library (PAPER_MAP "Setting").
+    """
+    Z = _v.check_matrix(Z, "Z", "covariance")
+    Zc = Z - Z.mean(dim=0, keepdim=True)
+    return Zc.T @ Zc / Z.shape[0]
+
+
+def invariance(Z: Any, G: Any, *, method: str = "laplacian") -> torch.Tensor:
+    r"""Invariance term :math:`\sum_{ij} G_{ij}\|z_i - z_j\|^2` (R1).
+
+    .. math:: \sum_{i,j} G_{ij}\|z_i - z_j\|^2 = 2\operatorname{tr}(Z^\top L Z),
+              \qquad L = D - G.
+
+    Parameters
+    ----------
+    Z : (N, K) array_like
+    G : (N, N) array_like, a valid relation matrix.
+    method : {"laplacian", "pairwise"}
+        ``"pairwise"`` sums the definition term by term (memory-chunked, for
+        checking); ``"laplacian"`` evaluates the right-hand side, which is
+        what the losses use.  The two agree to rounding: that is R1
+        (:ref:`ch-invariance`).
+
+    Returns
+    -------
+    torch.Tensor, scalar, differentiable in ``Z``.
+    """
+    f = "invariance"
+    Z, G = _prep(Z, G, f)
+    if method == "laplacian":
+        return 2.0 * torch.trace(Z.T @ laplacian(G) @ Z)
+    if method != "pairwise":
+        raise ValueError(f"The 'method' parameter of {f} must be 'laplacian' or "
+                         f"'pairwise'. Got {method!r} instead.")
+    n, k = Z.shape
+    step = max(1, _CHUNK // max(1, n * k))
+    total = Z.new_zeros(())
+    for s in range(0, n, step):
+        diff = Z[s:s + step, None, :] - Z[None, :, :]
+        total = total + (G[s:s + step] * diff.pow(2).sum(-1)).sum()
+    return total
+
+
+def vicreg(Z: Any, G: Any, alpha: float) -> torch.Tensor:
+    r"""Smooth VICReg loss in relation-matrix form (R10).
+
+    .. math:: \ell(Z) = \frac{\alpha}{N}\sum_{ij}G_{ij}\|z_i - z_j\|^2
+              + \|C(Z) - I_K\|_F^2, \qquad C(Z) = Z^\top H Z / N.
+
+    The variance and covariance terms of VICReg are replaced by the single
+    smooth penalty :math:`\|C - I\|_F^2` (variance: diagonal, covariance:
+    off-diagonal), whose minimiser has a closed form
+    (:func:`sslspec_lib.closed_form.vicreg_optimum`).
+
+    Parameters
+    ----------
+    Z : (N, K) array_like
+    G : (N, N) array_like, a valid relation matrix.
+    alpha : float > 0
+        Invariance weight :math:`\alpha`.
+    """
+    f = "vicreg"
+    Z, G = _prep(Z, G, f)
+    alpha = _v.check_positive(alpha, "alpha", f)
+    n, k = Z.shape
+    C = covariance(Z)
+    eye = torch.eye(k, dtype=Z.dtype, device=Z.device)
+    return alpha / n * invariance(Z, G) + (C - eye).pow(2).sum()
+
+
+def _vicreg_var_cov(blocks: list[torch.Tensor], eps: float
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reference variance (mean over blocks) and covariance (sum over blocks)."""
+    var_terms, cov_terms = [], []
+    for b in blocks:
+        m, k = b.shape
+        if m < 2:
+            raise ValueError("each view block needs at least 2 rows for an "
+                             f"unbiased variance; got {m}.")
+        bc = b - b.mean(dim=0, keepdim=True)
+        std = torch.sqrt(bc.var(dim=0) + eps)  # unbiased, as the reference
+        var_terms.append(torch.relu(1 - std).mean())
+        cov = bc.T @ bc / (m - 1)
+        off = cov - torch.diag(torch.diagonal(cov))
+        cov_terms.append(off.pow(2).sum() / k)
+    return torch.stack(var_terms).mean(), torch.stack(cov_terms).sum()
+
+
+def vicreg_hinge(Z: Any, G: Any, *, sim_coeff: float = 25.0,
+                 std_coeff: float = 25.0, cov_coeff: float = 1.0,
+                 eps: float = 1e-4, n_views: int | None = None) -> torch.Tensor:
+    r"""VICReg with the original hinge variance term, relation-matrix form (R11).
+
+    .. math:: \ell(Z) = \frac{\lambda_s}{NK}\sum_{ij}G_{ij}\|z_i - z_j\|^2
+        + \lambda_v\,\frac1K\sum_k \max\bigl(0, 1 - \sqrt{\hat\sigma_k^2 + \epsilon}\bigr)
+        + \lambda_c\,\frac1K\sum_{k\neq l}\hat C_{kl}^2,
+
+    with :math:`\hat\sigma^2_k, \hat C` the **unbiased** variance and
+    covariance, :math:`(\lambda_s, \lambda_v, \lambda_c) =`
+    ``(sim_coeff, std_coeff, cov_coeff)``.  With ``n_views=None`` the
+    statistics are those of all :math:`N` rows; with ``n_views=V`` they are
+    taken per view block (rows ``v::V``), the variance term averaged over the
+    views and the covariance term summed over them, exactly as the reference
+    implementation does for two views.  The invariance normalisation
+    :math:`1/(NK)` makes the first term the reference's ``mse_loss`` for the
+    pair graph.
+
+    Parameters
+    ----------
+    Z : (N, K) array_like
+    G : (N, N) array_like, a valid relation matrix.
+    sim_coeff, std_coeff, cov_coeff : float >= 0
+        Reference defaults 25, 25, 1.
+    eps : float >= 0
+        Added to the variance inside the square root (reference: 1e-4).
+    n_views : int or None
+        Read view blocks from the sample-major row order.
+    """
+    f = "vicreg_hinge"
+    Z, G = _prep(Z, G, f)
+    for name, val in (("sim_coeff", sim_coeff), ("std_coeff", std_coeff),
+                      ("cov_coeff", cov_coeff), ("eps", eps)):
+        _v.check_positive(val, name, f, allow_zero=True)
+    n, k = Z.shape
+    var, cov = _vicreg_var_cov(_blocks(Z, n_views, f), eps)
+    return sim_coeff * invariance(Z, G) / (n * k) + std_coeff * var + cov_coeff * cov
+
+
+def vicreg_two_view(za: Any, zb: Any, sim_coeff: float = 25.0,
+                    std_coeff: float = 25.0, cov_coeff: float = 1.0, *,
+                    eps: float = 1e-4) -> torch.Tensor:
+    r"""VICReg as in the reference implementation (Bardes et al., 2022).
+
+    .. math:: \lambda_s\,\mathrm{mse}(z^a, z^b)
+        + \frac{\lambda_v}{2}\bigl(v(z^a) + v(z^b)\bigr)
+        + \lambda_c\bigl(c(z^a) + c(z^b)\bigr),
+
+    :math:`v(z) = \frac1K\sum_k \max(0, 1 - \sqrt{\mathrm{Var}(z_{\cdot k}) + \epsilon})`
+    (unbiased variance), :math:`c(z) = \frac1K\sum_{k\ne l} \mathrm{Cov}(z)_{kl}^2`
+    (divisor :math:`N'-1`).  Equal to pytorch-metric-learning's
+    ``VICRegLoss`` (tested) and to ``vicreg_hinge(Z, G, n_views=2)`` with the
+    pair graph (see the module notes).
+
+    Parameters
+    ----------
+    za, zb : (N', K) array_like, row i of both is sample i.
+    """
+    f = "vicreg_two_view"
+    za = _v.check_matrix(za, "za", f)
+    zb = _v.check_matrix(zb, "zb", f)
+    if za.shape != zb.shape:
+        raise ValueError(f"za and zb must have the same shape in {f}: "
+                         f"{tuple(za.shape)} != {tuple(zb.shape)}.")
+    zb = zb.to(za)
+    repr_loss = (za - zb).pow(2).mean()
+    var, cov = _vicreg_var_cov([za, zb], eps)
+    return sim_coeff * repr_loss + std_coeff * var + cov_coeff * cov
+
+
+def info_nce(Z: Any, G: Any, tau: float) -> torch.Tensor:
+    r"""InfoNCE / NT-Xent in relation-matrix form (R12).
+
+    .. math:: \ell(Z) = -\frac1N \sum_{i,j} G_{ij}
+        \log \frac{\exp(\langle u_i, u_j\rangle/\tau)}
+                  {\sum_{k\neq i}\exp(\langle u_i, u_k\rangle/\tau)},
+        \qquad u_i = z_i / \|z_i\|.
+
+    With the pair graph it equals :func:`nt_xent` exactly.  With ``V > 2``
+    views the other positives of row ``i`` stay in its denominator (as in
+    the relation-matrix form of the paper), unlike pytorch-metric-learning's
+    ``NTXentLoss``, which removes them.
+
+    Parameters
+    ----------
+    Z : (N, K) array_like, no zero row.
+    G : (N, N) array_like, a valid relation matrix with zero diagonal.
+    tau : float > 0, temperature.
+    """
+    f = "info_nce"
+    Z, G = _prep(Z, G, f, zero_diagonal=True)
+    tau = _v.check_positive(tau, "tau", f)
+    norms = Z.norm(dim=1)
+    if bool((norms == 0).any()):
+        raise ValueError(f"Z must have no zero row in {f} (rows are normalised): "
+                         f"row {int((norms == 0).nonzero()[0])} is zero.")
+    U = Z / norms[:, None]
+    S = U @ U.T / tau
+    eye = torch.eye(Z.shape[0], dtype=torch.bool, device=Z.device)
+    S = S.masked_fill(eye, float("-inf"))
+    logp = torch.log_softmax(S, dim=1).masked_fill(eye, 0.0)
+    return -(G * logp).sum() / Z.shape[0]
+
+
+def nt_xent(za: Any, zb: Any, tau: float) -> torch.Tensor:
+    r"""NT-Xent of SimCLR (Chen et al., 2020), mean over the :math:`2N'` rows.
+
+    Each of the :math:`2N'` rows of ``cat(za, zb)`` is an anchor; its positive
+    is the other view of the same sample, its negatives all other rows.
+    Equal to pytorch-metric-learning's ``NTXentLoss`` (tested).
+    """
+    f = "nt_xent"
+    za = _v.check_matrix(za, "za", f)
+    zb = _v.check_matrix(zb, "zb", f)
+    if za.shape != zb.shape:
+        raise ValueError(f"za and zb must have the same shape in {f}: "
+                         f"{tuple(za.shape)} != {tuple(zb.shape)}.")
+    tau = _v.check_positive(tau, "tau", f)
+    z = torch.cat([za, zb.to(za)])
+    n = za.shape[0]
+    z = z / z.norm(dim=1, keepdim=True)
+    S = z @ z.T / tau
+    S = S.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
+    return torch.nn.functional.cross_entropy(S, target)
+
+
+def spectral_contrastive(Z: Any, G: Any) -> torch.Tensor:
+    r"""Spectral contrastive loss (HaoChen et al., 2021), all pairs (R2).
+
+    .. math:: \ell(Z) = -2\sum_{i,j} G_{ij} z_i^\top z_j + \sum_{i,j}(z_i^\top z_j)^2
+                      = \|G - ZZ^\top\|_F^2 - \|G\|_F^2 .
+
+    The sums run over all :math:`i, j` **including** :math:`i = j`, so the
+    identity is exact; the minibatch loss that drops :math:`i = j` is a
+    different function.  Minimiser: :func:`sslspec_lib.closed_form.spectral_contrastive_optimum`.
+    """
+    Z, G = _prep(Z, G, "spectral_contrastive")
+    return -2.0 * torch.trace(Z.T @ G @ Z) + (Z.T @ Z).pow(2).sum()
+
+
+def _standardize(b: torch.Tensor, eps: float) -> torch.Tensor:
+    """Batch normalisation without affine part (biased variance), as BatchNorm1d."""
+    bc = b - b.mean(dim=0, keepdim=True)
+    return bc / torch.sqrt(bc.pow(2).mean(dim=0, keepdim=True) + eps)
+
+
+def _bt_from_corr(C: torch.Tensor, lambd: float) -> torch.Tensor:
+    on = (torch.diagonal(C) - 1).pow(2).sum()
+    off = (C - torch.diag(torch.diagonal(C))).pow(2).sum()
+    return on + lambd * off
+
+
+def barlow_twins(Z: Any, G: Any, lambd: float = 0.0051, *,
+                 n_views: int | None = None, eps: float = 1e-5) -> torch.Tensor:
+    r"""BarlowTwins in relation-matrix form (R14).
+
+    .. math:: C = \frac{\tilde Z^\top G \tilde Z}{\mathbf 1^\top G \mathbf 1},\qquad
+              \ell(Z) = \sum_k (1 - C_{kk})^2 + \lambda\sum_{k\neq l} C_{kl}^2,
+
+    with :math:`\tilde Z` the batch-normalised :math:`Z` (each column centred
+    and divided by its biased standard deviation, :math:`\epsilon` added to
+    the variance as ``BatchNorm1d`` does).  Normalisation is over all rows
+    (``n_views=None``) or per view block (``n_views=V``).  With the pair
+    graph and ``n_views=2``, :math:`C = (C_{ab} + C_{ab}^\top)/2` where
+    :math:`C_{ab}` is the cross-correlation of :func:`barlow_twins_two_view`.
+
+    Parameters
+    ----------
+    lambd : float >= 0, off-diagonal weight (reference: 0.0051).
+    """
+    f = "barlow_twins"
+    Z, G = _prep(Z, G, f)
+    _v.check_positive(lambd, "lambd", f, allow_zero=True)
+    _v.check_positive(eps, "eps", f, allow_zero=True)
+    total = G.sum()
+    if float(total) == 0:
+        raise ValueError(f"G has no positive pair in {f} (G is all zeros).")
+    V = None if n_views is None else _v.check_int(n_views, "n_views", f, 1, Z.shape[0])
+    blocks = _blocks(Z, V, f)
+    Zt = torch.empty_like(Z)
+    step = 1 if V is None else V
+    for v, b in enumerate(blocks):
+        Zt[v::step] = _standardize(b, eps)
+    C = Zt.T @ G @ Zt / total
+    return _bt_from_corr(C, lambd)
+
+
+def barlow_twins_two_view(za: Any, zb: Any, lambd: float = 0.0051, *,
+                          eps: float = 1e-5) -> torch.Tensor:
+    r"""BarlowTwins as in the reference implementation (Zbontar et al., 2021).
+
+    :math:`C_{ab} = \tilde z^{a\top}\tilde z^b / N'` with both views
+    batch-normalised, loss :math:`\sum_k(1 - C_{kk})^2 + \lambda\sum_{k\ne l}C_{kl}^2`.
+    """
+    f = "barlow_twins_two_view"
+    za = _v.check_matrix(za, "za", f)
+    zb = _v.check_matrix(zb, "zb", f)
+    if za.shape != zb.shape:
+        raise ValueError(f"za and zb must have the same shape in {f}: "
+                         f"{tuple(za.shape)} != {tuple(zb.shape)}.")
+    _v.check_positive(lambd, "lambd", f, allow_zero=True)
+    C = _standardize(za, eps).T @ _standardize(zb.to(za), eps) / za.shape[0]
+    return _bt_from_corr(C, lambd)

@@ -1,0 +1,161 @@
+r"""Comparing representations: subspaces, spectra, ranks, Gram matrices, probes.
+
+Small principal angles are computed from **sines**,
+:math:`\sin\theta = \sigma\bigl((I - Q_AQ_A^\top)Q_B\bigr)`, which resolve
+angles down to about :math:`10^{-15}`; the cosine route
+:math:`\arccos\sigma(Q_A^\top Q_B)` cannot resolve angles below about
+:math:`10^{-8}` (Knyazev & Argentati, 2002).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import _validation as _v
+from .losses import covariance
+
+__all__ = [
+    "orthonormal_basis",
+    "principal_angles",
+    "subspace_gap",
+    "spectrum",
+    "numerical_rank",
+    "effective_rank",
+    "gram_gap",
+    "linear_probe_accuracy",
+]
+
+
+def orthonormal_basis(A: Any, *, rtol: float = 1e-10, center: bool = False) -> torch.Tensor:
+    """Orthonormal basis of the column span of ``A`` (SVD; rank cut at ``rtol``).
+
+    With ``center=True`` the columns are centred first (the span of ``HA``).
+    """
+    A = _v.check_matrix(A, "A", "orthonormal_basis")
+    if center:
+        A = A - A.mean(dim=0, keepdim=True)
+    U, s, _ = torch.linalg.svd(A, full_matrices=False)
+    if s.numel() == 0 or float(s[0]) == 0:
+        return U[:, :0]
+    return U[:, : int((s > rtol * s[0]).sum())]
+
+
+def principal_angles(A: Any, B: Any, *, center: bool = False,
+                     rtol: float = 1e-10) -> torch.Tensor:
+    r"""Principal angles (radians, ascending) between ``span(A)`` and ``span(B)``.
+
+    Sines come from :math:`(I - Q_AQ_A^\top)Q_B` (accurate for small angles),
+    cosines from :math:`Q_A^\top Q_B` (accurate for large ones); each angle is
+    taken from whichever is more accurate (below/above :math:`\pi/4`).
+    Returns :math:`\min(\operatorname{rank}A, \operatorname{rank}B)` angles.
+
+    Parameters
+    ----------
+    A : (N, p) array_like
+    B : (N, q) array_like
+    center : bool
+        Compare the spans of the centred columns (``HA``, ``HB``), which is
+        what matters for representations defined up to a constant row.
+    """
+    f = "principal_angles"
+    A = _v.check_matrix(A, "A", f)
+    B = _v.check_matrix(B, "B", f).to(A)
+    if A.shape[0] != B.shape[0]:
+        raise ValueError(f"A and B must have the same number of rows in {f}: "
+                         f"{A.shape[0]} != {B.shape[0]}.")
+    Qa = orthonormal_basis(A, rtol=rtol, center=center)
+    Qb = orthonormal_basis(B, rtol=rtol, center=center)
+    if Qa.shape[1] < Qb.shape[1]:
+        Qa, Qb = Qb, Qa
+    r = Qb.shape[1]
+    if r == 0:
+        return A.new_zeros(0)
+    cos = torch.linalg.svdvals(Qa.T @ Qb).clamp(max=1.0)  # descending
+    sin = torch.linalg.svdvals(Qb - Qa @ (Qa.T @ Qb)).clamp(max=1.0)  # descending
+    sin = sin.flip(0)  # ascending, pairs with descending cos
+    theta_cos = torch.arccos(cos)
+    theta_sin = torch.arcsin(sin)
+    return torch.where(theta_cos < torch.pi / 4, theta_sin, theta_cos)
+
+
+def subspace_gap(A: Any, B: Any, *, center: bool = False) -> float:
+    r"""Sine of the largest principal angle, :math:`\|(I - Q_AQ_A^\top)Q_B\|_2`.
+
+    Zero iff the spans agree (when they have equal rank); 1 if some direction
+    of the smaller span is orthogonal to the other.  If the ranks differ the
+    gap is computed for the smaller span inside the larger, and is 1 by
+    convention (different dimensions are different subspaces).
+    """
+    A = _v.check_matrix(A, "A", "subspace_gap")
+    B = _v.check_matrix(B, "B", "subspace_gap").to(A)
+    Qa = orthonormal_basis(A, center=center)
+    Qb = orthonormal_basis(B, center=center)
+    if Qa.shape[1] != Qb.shape[1]:
+        return 1.0
+    return float(torch.sin(principal_angles(A, B, center=center).max()))
+
+
+def spectrum(Z: Any) -> torch.Tensor:
+    r"""Eigenvalues of :math:`C(Z) = Z^\top H Z/N`, descending (the kept spectrum :math:`c`)."""
+    return torch.linalg.eigvalsh(covariance(Z)).flip(0)
+
+
+def numerical_rank(Z: Any, *, rtol: float = 1e-6, atol: float = 0.0) -> int:
+    r"""Number of eigenvalues of :math:`C(Z)` above ``max(atol, rtol * max(1, c_max))``.
+
+    The threshold is relative to ``max(1, c_max)`` so that an all-collapsed
+    representation has rank 0 rather than a rank set by rounding noise.
+    """
+    c = spectrum(Z)
+    thr = max(atol, rtol * max(1.0, float(c[0])))
+    return int((c > thr).sum())
+
+
+def effective_rank(Z: Any) -> float:
+    r"""Entropy effective rank :math:`\exp(-\sum_k p_k\log p_k)`, :math:`p = c/\sum c` (Roy & Vetterli, 2007)."""
+    c = spectrum(Z).clamp(min=0)
+    p = c / c.sum()
+    p = p[p > 0]
+    return float(torch.exp(-(p * p.log()).sum()))
+
+
+def gram_gap(A: Any, B: Any) -> float:
+    r"""Relative Gram-matrix gap :math:`\|AA^\top - BB^\top\|_F / \|BB^\top\|_F`.
+
+    Invariant to any orthogonal :math:`Q` acting on the right of either
+    argument, so it compares optima that are defined up to rotation.
+    """
+    A = _v.check_matrix(A, "A", "gram_gap")
+    B = _v.check_matrix(B, "B", "gram_gap").to(A)
+    if A.shape[0] != B.shape[0]:
+        raise ValueError("A and B must have the same number of rows in gram_gap: "
+                         f"{A.shape[0]} != {B.shape[0]}.")
+    GB = B @ B.T
+    return float((A @ A.T - GB).norm() / GB.norm())
+
+
+def linear_probe_accuracy(Z_train: Any, y_train: Any, Z_test: Any, y_test: Any,
+                          *, C: float = 1.0, max_iter: int = 5000) -> float:
+    """Test accuracy of a logistic-regression probe on frozen features.
+
+    Features are standardised on the training set; scikit-learn's
+    ``LogisticRegression`` (lbfgs, deterministic) is fitted on
+    ``(Z_train, y_train)``.  Constant (collapsed) feature columns are allowed.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    f = "linear_probe_accuracy"
+    Ztr = _v.check_matrix(Z_train, "Z_train", f).detach().cpu().numpy()
+    Zte = _v.check_matrix(Z_test, "Z_test", f).detach().cpu().numpy()
+    ytr, yte = np.asarray(torch.as_tensor(y_train).cpu()), np.asarray(torch.as_tensor(y_test).cpu())
+    if len(ytr) != len(Ztr) or len(yte) != len(Zte):
+        raise ValueError(f"labels and features must have the same number of rows in {f}.")
+    if Ztr.shape[1] != Zte.shape[1]:
+        raise ValueError(f"Z_train and Z_test must have the same number of columns in {f}.")
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
+    clf.fit(Ztr, ytr)
+    return float((clf.predict(Zte) == yte).mean())

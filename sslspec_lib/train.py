@@ -1,0 +1,219 @@
+"""Gradient-based minimisation of the losses, deterministic from a seed.
+
+The numerical checks of the book minimise the *actual* loss from a random
+start and compare the result with a closed form.  Three parametrisations:
+a free representation ``Z`` (nonparametric regime), a linear map
+``Z = X W`` (linear regime), and a small MLP ``Z = f_theta(X)``.
+
+Free and linear problems use L-BFGS with a strong-Wolfe line search in
+float64 and stop when the largest gradient entry falls below ``gtol``; a
+run that does not get there within ``max_iter`` iterations raises
+``RuntimeError`` (unless ``require_convergence=False``), so a check never
+silently compares an unconverged point.  Random starts are drawn on the CPU
+from a seeded generator and then moved to the device, so a seed gives the
+same start on every device.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import torch
+
+from . import _validation as _v
+from .device import generator
+
+__all__ = ["History", "minimize", "train_free", "train_linear", "train_mlp", "MLP"]
+
+
+@dataclass
+class History:
+    """Trace of a minimisation.
+
+    Attributes
+    ----------
+    loss : list of float
+        Loss after each outer iteration (L-BFGS) or step (Adam).
+    grad_norm : list of float
+        Largest absolute gradient entry at the same points.
+    n_iter : int
+        Iterations used.
+    converged : bool
+        Whether the gradient criterion was met.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    n_iter: int = 0
+    converged: bool = False
+
+    @property
+    def final_loss(self) -> float:
+        return self.loss[-1]
+
+
+def _grad_inf(params: Sequence[torch.Tensor]) -> float:
+    return max(float(p.grad.abs().max()) if p.grad is not None else 0.0 for p in params)
+
+
+def minimize(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor], *,
+             method: str = "lbfgs", max_iter: int = 5000, gtol: float = 1e-9,
+             lr: float | None = None, history_size: int = 50,
+             require_convergence: bool = True, progress: bool = False) -> History:
+    """Minimise ``loss_fn()`` over ``params`` in place.
+
+    Parameters
+    ----------
+    loss_fn : callable
+        No arguments; returns a scalar tensor that depends on ``params``.
+    params : sequence of tensors with ``requires_grad=True``
+    method : {"lbfgs", "adam"}
+        L-BFGS (strong Wolfe, ``lr`` 1 by default) or Adam (``lr`` 1e-2).
+    max_iter : int
+        Iteration budget (L-BFGS iterations or Adam steps).
+    gtol : float
+        Converged when the largest absolute gradient entry is ``<= gtol``.
+        For Adam this criterion is rarely met: pass
+        ``require_convergence=False`` and judge the result by its loss.
+    require_convergence : bool
+        Raise ``RuntimeError`` if the budget is spent before convergence.
+    progress : bool
+        Print the loss to stderr every tenth of the budget (off by default:
+        notebooks compare their outputs).
+
+    Returns
+    -------
+    History
+    """
+    f = "minimize"
+    params = list(params)
+    max_iter = _v.check_int(max_iter, "max_iter", f, 1)
+    _v.check_positive(gtol, "gtol", f, allow_zero=True)
+    hist = History()
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        return loss
+
+    if method == "lbfgs":
+        opt = torch.optim.LBFGS(params, lr=1.0 if lr is None else lr, max_iter=20,
+                                tolerance_grad=gtol, tolerance_change=0.0,
+                                history_size=history_size, line_search_fn="strong_wolfe")
+        stalled = 0
+        while hist.n_iter < max_iter:
+            opt.step(closure)
+            done = opt.state[opt._params[0]]["n_iter"]
+            step_iters = done - hist.n_iter
+            hist.n_iter = done
+            loss = float(closure().detach())
+            g = _grad_inf(params)
+            hist.loss.append(loss)
+            hist.grad_norm.append(g)
+            if progress:
+                print(f"iter {hist.n_iter}: loss {loss:.6g}, |grad| {g:.2e}", file=sys.stderr)
+            if g <= gtol:
+                hist.converged = True
+                break
+            stalled = stalled + 1 if step_iters <= 1 else 0
+            if stalled >= 3:  # the line search can make no progress
+                break
+    elif method == "adam":
+        opt = torch.optim.Adam(params, lr=1e-2 if lr is None else lr)
+        every = max(1, max_iter // 10)
+        for it in range(max_iter):
+            loss = closure()
+            opt.step()
+            hist.loss.append(float(loss))
+            hist.grad_norm.append(_grad_inf(params))
+            hist.n_iter = it + 1
+            if progress and (it + 1) % every == 0:
+                print(f"step {it + 1}: loss {float(loss):.6g}", file=sys.stderr)
+            if hist.grad_norm[-1] <= gtol:
+                hist.converged = True
+                break
+    else:
+        raise ValueError(f"The 'method' parameter of {f} must be 'lbfgs' or 'adam'. "
+                         f"Got {method!r} instead.")
+    if require_convergence and not hist.converged:
+        raise RuntimeError(
+            f"{f} did not converge: largest gradient entry "
+            f"{hist.grad_norm[-1]:.3e} > gtol={gtol:g} after {hist.n_iter} "
+            f"iterations (loss {hist.loss[-1]:.10g}). Raise max_iter or gtol.")
+    return hist
+
+
+def _start(shape: tuple[int, ...], seed: int, scale: float, dtype: torch.dtype,
+           device: Any) -> torch.Tensor:
+    x = torch.randn(*shape, generator=generator(seed), dtype=dtype) * scale
+    return x.to(device).requires_grad_(True)
+
+
+def train_free(loss: Callable[[torch.Tensor], torch.Tensor], n: int, K: int, *,
+               seed: int = 0, init_scale: float = 1.0, dtype: torch.dtype = torch.float64,
+               device: Any = None, **kw: Any) -> tuple[torch.Tensor, History]:
+    """Minimise ``loss(Z)`` over a free representation ``Z`` (N x K).
+
+    The start is ``init_scale * randn(N, K)`` from ``seed``.  Keyword
+    arguments go to :func:`minimize`.  Returns the detached ``Z`` and the
+    :class:`History`.
+    """
+    n = _v.check_int(n, "n", "train_free", 1)
+    K = _v.check_int(K, "K", "train_free", 1)
+    Z = _start((n, K), seed, init_scale, dtype, device)
+    hist = minimize(lambda: loss(Z), [Z], **kw)
+    return Z.detach(), hist
+
+
+def train_linear(loss: Callable[[torch.Tensor], torch.Tensor], X: Any, K: int, *,
+                 seed: int = 0, init_scale: float = 1.0, **kw: Any
+                 ) -> tuple[torch.Tensor, History]:
+    """Minimise ``loss(X @ W)`` over a linear map ``W`` (D x K).
+
+    ``X`` fixes dtype and device.  Returns the detached ``W`` and the history.
+    """
+    X = _v.check_matrix(X, "X", "train_linear")
+    K = _v.check_int(K, "K", "train_linear", 1)
+    W = _start((X.shape[1], K), seed, init_scale / X.shape[1] ** 0.5, X.dtype, X.device)
+    hist = minimize(lambda: loss(X @ W), [W], **kw)
+    return W.detach(), hist
+
+
+class MLP(torch.nn.Module):
+    """A small fully connected encoder ``f_theta``: Linear-ReLU blocks, linear head."""
+
+    def __init__(self, d_in: int, K: int, hidden: Sequence[int] = (64,)) -> None:
+        super().__init__()
+        layers: list[torch.nn.Module] = []
+        d = d_in
+        for h in hidden:
+            layers += [torch.nn.Linear(d, h), torch.nn.ReLU()]
+            d = h
+        layers.append(torch.nn.Linear(d, K))
+        self.net = torch.nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def train_mlp(loss: Callable[[torch.Tensor], torch.Tensor], X: Any, K: int, *,
+              hidden: Sequence[int] = (64,), seed: int = 0, method: str = "adam",
+              max_iter: int = 2000, lr: float | None = 1e-3,
+              require_convergence: bool = False, **kw: Any) -> tuple[MLP, History]:
+    """Minimise ``loss(f_theta(X))`` over the weights of an :class:`MLP`.
+
+    Weights are initialised on the CPU from ``seed`` (PyTorch's default
+    initialisation), in ``X``'s dtype, then moved to ``X``'s device.  Adam
+    by default; convergence is judged by the caller from the loss.
+    """
+    X = _v.check_matrix(X, "X", "train_mlp")
+    K = _v.check_int(K, "K", "train_mlp", 1)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = MLP(X.shape[1], K, hidden).to(X.dtype)
+    net = net.to(X.device)
+    hist = minimize(lambda: loss(net(X)), list(net.parameters()), method=method,
+                    max_iter=max_iter, lr=lr, require_convergence=require_convergence, **kw)
+    return net, hist
