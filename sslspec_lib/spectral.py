@@ -1,0 +1,655 @@
+r"""Classical spectral embeddings (Part I of the book).
+
+Local methods keep the *bottom* of a Laplacian spectrum:
+
+* :func:`laplacian_eigenmaps` (R5) — :math:`\min\operatorname{tr}(Z^\top L Z)`
+  under a degree or a covariance constraint;
+* :func:`lpp` (R6) — the same with :math:`Z = XW` (Locality Preserving
+  Projections).
+
+Global methods keep the *top* of a (double-centred) kernel spectrum:
+
+* :func:`classical_mds`, :func:`kernel_pca`, :func:`isomap` (R7);
+* :func:`cca` (R8) — top singular pairs of the whitened cross-covariance;
+* :func:`lda` (R16) — top generalised eigenvectors of (between, within)
+  scatter.
+
+Conventions (fixed; tests and chapters rely on them):
+
+* every eigen-problem is solved densely (``torch.linalg.eigh``/``svd``) in
+  the input's dtype, on the input's device (ISOMAP builds its graph with
+  SciPy on the CPU);
+* columns are in the order of the kept eigenvalues (ascending for local
+  methods, descending for global ones);
+* each returned column's largest-|entry| is positive (the rule of
+  scikit-learn's ``_deterministic_vector_sign_flip`` and ``svd_flip``); for
+  CCA the rule is applied to ``Wa`` and the same flip to ``Wb``;
+* covariances are biased (divided by :math:`N`), as :math:`C(Z) = Z^\top H Z/N`;
+* a tie between the last kept and the first discarded eigenvalue (the
+  subspace is then not unique) raises a ``UserWarning``.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import _validation as _v
+from ._linalg import check_gap, eigh_centered, eigh_sorted, inv_sqrt_psd, sign_flip
+from .graphs import laplacian
+
+__all__ = [
+    "laplacian_eigenmaps",
+    "lpp",
+    "classical_mds",
+    "kernel_pca",
+    "isomap",
+    "cca",
+    "lda",
+]
+
+# Kept eigenvalues below -_NEG_RTOL * max|eigenvalue| count as negative
+# (non-Euclidean input); smaller ones are rounding and are clamped silently.
+_NEG_RTOL = 1e-10
+# Relative tolerance of the symmetry / zero-diagonal checks of distance and
+# kernel matrices (rounding of a computed distance matrix is accepted).
+_SYM_RTOL = 1e-10
+
+
+# ---------------------------------------------------------------------------
+# private helpers
+# ---------------------------------------------------------------------------
+
+def _complement_basis(s: torch.Tensor) -> torch.Tensor:
+    r"""Orthonormal basis of :math:`s^\perp` for a unit vector ``s`` with ``s[0] > 0``.
+
+    Columns 2..n of the Householder reflector :math:`I - 2vv^\top`,
+    :math:`v \propto s + e_1`, which maps :math:`e_1` to :math:`-s`: exact,
+    deterministic, no eigen-solver (``s[0] > 0`` avoids cancellation).
+    """
+    v = s.clone()
+    v[0] = v[0] + 1.0
+    v = v / v.norm()
+    Q = torch.eye(s.shape[0], dtype=s.dtype, device=s.device) - 2.0 * torch.outer(v, v)
+    return Q[:, 1:]
+
+
+def _laplacian_bottom_centered(G: torch.Tensor, K: int, func: str
+                               ) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Bottom-``K`` eigenpairs of :math:`L` on :math:`\mathbf 1^\perp`, scaled by :math:`\sqrt N`.
+
+    The computation of :func:`sslspec_lib.closed_form.vicreg_constrained_optimum`
+    (same helpers, same order, same signs), shared by the covariance variant
+    of Laplacian Eigenmaps.
+    """
+    n = G.shape[0]
+    # Smallest eigenvalues of the unnormalised L = D - G on 1-perp (ascending).
+    lam, U = eigh_centered(laplacian(G))
+    check_gap(lam, K, func, what="Laplacian eigenvalues")
+    return lam[:K], n ** 0.5 * U[:, :K]
+
+
+def _check_square(A: Any, name: str, func: str, *, nonnegative: bool,
+                  zero_diagonal: bool, power: int = 1) -> torch.Tensor:
+    """Square, finite, symmetric (to rounding), optionally >= 0 / zero diagonal.
+
+    Returns ``A ** power`` (entry-wise), symmetrised.  Asymmetry and diagonal
+    entries of ``A ** power`` up to ``_SYM_RTOL * max|A ** power|`` are taken
+    as rounding (the diagonal is then set to 0); ``power=2`` checks distances
+    on the scale of squared distances, where a computed distance matrix's
+    rounding lives (``torch.cdist`` leaves ~1e-8 on the diagonal).
+    """
+    A = _v.check_matrix(A, name, func)
+    n, m = A.shape
+    if n != m:
+        raise ValueError(f"{name} must be square in {func}: got shape ({n}, {m}).")
+    if n < 2:
+        raise ValueError(f"{name} must have at least 2 rows in {func}: got {n}.")
+    if nonnegative and bool((A < 0).any()):
+        i, j = divmod(int(A.argmin()), n)
+        raise ValueError(f"{name} must be non-negative in {func}: {name}[{i}, {j}] = "
+                         f"{float(A[i, j]):.3g}.")
+    P = A if power == 1 else A ** power
+    atol = _SYM_RTOL * float(P.abs().max())
+    asym = (P - P.T).abs()
+    if float(asym.max()) > atol:
+        i, j = divmod(int(asym.argmax()), n)
+        raise ValueError(
+            f"{name} must be symmetric in {func}: max |{name} - {name}.T| = "
+            f"{float((A - A.T).abs().max()):.3g}, at ({i}, {j}) "
+            f"|{name}[i, j] - {name}[j, i]| = {float((A[i, j] - A[j, i]).abs()):.3g}.")
+    P = (P + P.T) / 2
+    if zero_diagonal:
+        diag = P.diagonal().abs()
+        if float(diag.max()) > atol:
+            i = int(diag.argmax())
+            raise ValueError(f"{name} must have a zero diagonal in {func}: "
+                             f"{name}[{i}, {i}] = {float(A[i, i]):.3g}.")
+        P = P.clone()
+        P.fill_diagonal_(0)
+    return P
+
+
+def _top_eigen_embedding(B: torch.Tensor, K: int, func: str, *, what: str
+                         ) -> torch.Tensor:
+    r"""``U_K diag(sqrt(max(lam, 0)))`` for the top-``K`` eigenpairs of symmetric ``B``.
+
+    Warns if a kept eigenvalue is significantly negative (then clamped at 0)
+    and on a tie at the cut among positive eigenvalues.
+    """
+    # Largest eigenvalues of the symmetric B: ascending eigh, then reversed.
+    lam, U = torch.linalg.eigh((B + B.T) / 2)
+    lam, U = lam.flip(0), U.flip(1)
+    scale = max(float(lam.abs().max()), torch.finfo(lam.dtype).tiny)
+    kept = lam[:K]
+    if float(kept.min()) < -_NEG_RTOL * scale:
+        neg = int((kept < -_NEG_RTOL * scale).sum())
+        warnings.warn(
+            f"{func}: {neg} of the {K} kept eigenvalues of {what} are negative "
+            f"(smallest {float(kept.min()):.3g}, largest {float(lam[0]):.3g}): the "
+            "input is not Euclidean (not a Gram matrix of points). Their "
+            "coordinates are set to 0 (eigenvalues clamped at 0).",
+            UserWarning, stacklevel=3)
+    check_gap(lam, K, func, what=f"eigenvalues of {what}",
+              relevant=bool(kept[-1] > _NEG_RTOL * scale))
+    # Signs first (largest-|entry| positive, as svd_flip), then the scale.
+    return sign_flip(U[:, :K]) * kept.clamp(min=0).sqrt()
+
+
+def _mds_from_squared(Delta: torch.Tensor, K: int, func: str) -> torch.Tensor:
+    r"""Classical MDS of a matrix of squared distances: top of :math:`-\tfrac12 H\Delta H`."""
+    # -1/2 H Delta H by subtracting row and column means (no H product).
+    B = Delta - Delta.mean(dim=0, keepdim=True)
+    B = B - B.mean(dim=1, keepdim=True)
+    return _top_eigen_embedding(-0.5 * B, K, func, what="-1/2 H Delta H")
+
+
+def _check_constraint(constraint: Any, func: str) -> str:
+    if constraint not in ("degree", "covariance"):
+        raise ValueError(f"The 'constraint' parameter of {func} must be 'degree' or "
+                         f"'covariance'. Got {constraint!r} instead.")
+    return constraint
+
+
+# ---------------------------------------------------------------------------
+# local methods
+# ---------------------------------------------------------------------------
+
+def laplacian_eigenmaps(G: Any, K: int, *, constraint: str = "degree") -> torch.Tensor:
+    r"""Laplacian Eigenmaps (R5; :ref:`ch-laplacian-eigenmaps`).
+
+    .. math:: \min_{Z \in \mathbb R^{N\times K}} \operatorname{tr}(Z^\top L Z)
+              \quad\text{s.t.}\quad
+              \begin{cases}
+              Z^\top D Z = I_K,\ Z^\top D\mathbf 1 = 0 & \text{constraint="degree"}\\
+              Z^\top H Z = N I_K & \text{constraint="covariance"}
+              \end{cases}
+
+    with :math:`L = D - G`.  The minimisers are
+
+    * ``"degree"`` (Belkin & Niyogi): the bottom non-trivial generalised
+      eigenvectors of :math:`L z = \lambda D z`, computed as
+      :math:`Z = D^{-1/2} Y`, :math:`Y` the eigenvectors of the normalised
+      Laplacian :math:`I - D^{-1/2} G D^{-1/2}` for its :math:`K` smallest
+      eigenvalues on the complement of :math:`D^{1/2}\mathbf 1` (so the
+      trivial, constant solution is excluded exactly);
+    * ``"covariance"`` (the constraint :math:`C(Z) = I` that VICReg meets,
+      R9): :math:`Z = \sqrt N\,U_K`, :math:`U_K` the eigenvectors of
+      :math:`L` for its :math:`K` smallest eigenvalues on
+      :math:`\mathbf 1^\perp`; identical to
+      :func:`sslspec_lib.closed_form.vicreg_constrained_optimum`.
+
+    The minimum is the sum of the :math:`K` kept eigenvalues (times
+    :math:`N` for ``"covariance"``).
+
+    Parameters
+    ----------
+    G : (N, N) array_like
+        Relation matrix: symmetric, non-negative, finite.  The degree
+        :math:`D = \operatorname{diag}(G\mathbf 1)` includes the diagonal of
+        ``G`` (as :func:`sslspec_lib.graphs.degree`).
+    K : int, 1 <= K <= N - 1
+    constraint : {"degree", "covariance"}, default "degree"
+
+    Returns
+    -------
+    Z : torch.Tensor, shape (N, K)
+        Columns by ascending eigenvalue, each column's largest-|entry|
+        positive.  ``"degree"``: :math:`Z^\top D Z = I`,
+        :math:`Z^\top D\mathbf 1 = 0` — the scaling and signs of
+        scikit-learn's ``spectral_embedding(G, norm_laplacian=True,
+        drop_first=True)`` for a connected ``G`` with zero diagonal (sklearn
+        ignores the diagonal).  ``"covariance"``: :math:`Z^\top H Z = N I`,
+        centred columns.
+
+    Raises
+    ------
+    ValueError
+        If ``G`` is invalid, ``K`` is out of range, ``constraint`` is
+        unknown, or (``"degree"``) a vertex is isolated (degree 0: the
+        constraint :math:`Z^\top D Z = I` cannot hold on it).
+
+    Warns
+    -----
+    UserWarning
+        If the :math:`K`-th and :math:`(K+1)`-th kept eigenvalues tie: the
+        subspace is not unique.  For a disconnected ``G`` with more than
+        :math:`K + 1` components this is a tie at 0 (any basis of the
+        component indicators is optimal), and the warning says so.
+
+    Notes
+    -----
+    For a connected ``G`` the first discarded direction is the constant
+    vector (eigenvalue 0).  With :math:`c` components, the eigenvalue 0 has
+    multiplicity :math:`c`; the constant is still the vector excluded, so
+    the first :math:`c - 1` columns are piecewise constant on the
+    components.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sslspec_lib.graphs import degree
+    >>> G = torch.tensor([[0., 1, 0, 0], [1, 0, 2, 0], [0, 2, 0, 1], [0, 0, 1, 0]],
+    ...                  dtype=torch.float64)  # a weighted path
+    >>> Z = laplacian_eigenmaps(G, 2)
+    >>> torch.allclose(Z.T @ degree(G) @ Z, torch.eye(2, dtype=torch.float64))
+    True
+    """
+    f = "laplacian_eigenmaps"
+    G = _v.check_graph(G, f)
+    n = G.shape[0]
+    K = _v.check_int(K, "K", f, 1, n - 1)
+    constraint = _check_constraint(constraint, f)
+    if constraint == "covariance":
+        return _laplacian_bottom_centered(G, K, f)[1]
+    d = G.sum(dim=1)
+    if bool((d <= 0).any()):
+        i = int((d <= 0).nonzero()[0])
+        raise ValueError(
+            f"{f}(constraint='degree') needs every degree > 0: row {i} of G sums "
+            "to 0 (an isolated vertex). Remove it or use constraint='covariance'.")
+    s = d.sqrt()
+    L_sym = torch.eye(n, dtype=G.dtype, device=G.device) - G / s[:, None] / s[None, :]
+    B = _complement_basis(s / s.norm())
+    # Smallest eigenvalues of the normalised Laplacian restricted to the
+    # complement of D^{1/2} 1 (ascending): the bottom non-trivial pairs.
+    lam, V = torch.linalg.eigh(B.T @ L_sym @ B)
+    check_gap(lam, K, f, what="normalised Laplacian eigenvalues")
+    Z = (B @ V[:, :K]) / s[:, None]  # Z = D^{-1/2} Y
+    return sign_flip(Z)
+
+
+def lpp(X: Any, G: Any, K: int, *, constraint: str = "degree") -> torch.Tensor:
+    r"""Locality Preserving Projections, the linear Laplacian Eigenmaps (R6; :ref:`ch-laplacian-eigenmaps`).
+
+    .. math:: \min_{W \in \mathbb R^{D\times K}} \operatorname{tr}(W^\top X^\top L X W)
+              \quad\text{s.t.}\quad
+              \begin{cases}
+              W^\top X^\top D X W = I_K & \text{constraint="degree"}\\
+              W^\top \Sigma W = I_K,\ \Sigma = X^\top H X / N & \text{constraint="covariance"}
+              \end{cases}
+
+    The minimiser is :math:`W = B^{-1/2} V_K`, :math:`V_K` the eigenvectors of
+    :math:`B^{-1/2} (X^\top L X) B^{-1/2}` for its :math:`K` smallest
+    eigenvalues, :math:`B = X^\top D X` or :math:`\Sigma`: the bottom
+    generalised eigenvectors of :math:`(X^\top L X, B)`.  The covariance
+    variant is the :math:`\alpha \to 0` limit of
+    :func:`sslspec_lib.closed_form.vicreg_linear_optimum` (R15).
+
+    Parameters
+    ----------
+    X : (N, D) array_like
+    G : (N, N) array_like
+        Relation matrix (symmetric, non-negative, finite).
+    K : int, 1 <= K <= D
+    constraint : {"degree", "covariance"}, default "degree"
+
+    Returns
+    -------
+    W : torch.Tensor, shape (D, K)
+        Columns by ascending eigenvalue, each column's largest-|entry|
+        positive, :math:`W^\top B W = I`.
+
+    Raises
+    ------
+    ValueError
+        If an input is invalid, or :math:`X^\top D X` (resp. :math:`\Sigma`) is
+        rank-deficient (collinear or, for the covariance, constant features).
+
+    Warns
+    -----
+    UserWarning
+        On a tie at the cut (the subspace is not unique).
+
+    Notes
+    -----
+    Unlike :func:`laplacian_eigenmaps`, no trivial direction is removed: if
+    the column span of ``X`` contains :math:`\mathbf 1` (a constant
+    feature), the degree variant's first column gives a constant
+    :math:`XW` (eigenvalue 0).  Centre ``X`` or use the covariance variant.
+    """
+    f = "lpp"
+    X = _v.check_matrix(X, "X", f)
+    G = _v.check_graph(G, f).to(dtype=X.dtype, device=X.device)
+    _v.check_rows(G.shape[0], X, "X", f)
+    K = _v.check_int(K, "K", f, 1, X.shape[1])
+    constraint = _check_constraint(constraint, f)
+    n = X.shape[0]
+    A = X.T @ laplacian(G) @ X
+    if constraint == "degree":
+        B = X.T @ (G.sum(dim=1)[:, None] * X)
+        B_isqrt = inv_sqrt_psd((B + B.T) / 2, "X^T D X", f)
+    else:
+        Xc = X - X.mean(dim=0, keepdim=True)
+        B_isqrt = inv_sqrt_psd(Xc.T @ Xc / n, "The covariance X^T H X / N", f)
+    M = B_isqrt @ A @ B_isqrt
+    # Smallest eigenvalues of B^{-1/2} X^T L X B^{-1/2} (ascending).
+    mu, V = torch.linalg.eigh((M + M.T) / 2)
+    check_gap(mu, K, f, what="generalised eigenvalues")
+    return sign_flip(B_isqrt @ V[:, :K])
+
+
+# ---------------------------------------------------------------------------
+# global methods
+# ---------------------------------------------------------------------------
+
+def classical_mds(D: Any, K: int, *, squared: bool = False) -> torch.Tensor:
+    r"""Classical (Torgerson) multidimensional scaling (R7; :ref:`ch-mds-isomap`).
+
+    .. math:: B = -\tfrac12 H \Delta H, \qquad
+              Y = U_K \Lambda_K^{1/2} = \arg\min_{\operatorname{rank} YY^\top \le K}
+              \|B - YY^\top\|_F \ (\text{if } \lambda_K \ge 0),
+
+    :math:`\Delta` the matrix of **squared** distances, :math:`U_K,
+    \Lambda_K` the top-:math:`K` eigenpairs of :math:`B`.  If :math:`\Delta`
+    holds squared Euclidean distances between points :math:`x_i`, :math:`B`
+    is the Gram matrix of the centred points and :math:`Y` their PCA scores.
+
+    Parameters
+    ----------
+    D : (N, N) array_like
+        Distances (``squared=False``) or squared distances (``squared=True``):
+        symmetric, non-negative, zero diagonal.  Asymmetry and diagonal
+        entries below ``1e-10`` times the largest squared distance, on the
+        scale of squared distances, are treated as rounding (symmetrised,
+        zeroed): ``torch.cdist(X, X)`` is accepted.
+    K : int, 1 <= K <= N - 1
+    squared : bool, default False
+        Whether ``D`` already holds squared distances.
+
+    Returns
+    -------
+    Y : torch.Tensor, shape (N, K)
+        Columns by descending eigenvalue, each column's largest-|entry|
+        positive (scikit-learn's ``svd_flip`` rule); centred.  As
+        ``sklearn.manifold.ClassicalMDS(metric="precomputed")``.
+
+    Raises
+    ------
+    ValueError
+        If ``D`` is not square, symmetric, non-negative, finite, with a zero
+        diagonal, or ``K`` is out of range.
+
+    Warns
+    -----
+    UserWarning
+        If a kept eigenvalue of :math:`B` is negative (``D`` is not
+        Euclidean); its coordinates are set to 0.  On a tie at the cut.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.tensor([[0.], [1.], [3.]], dtype=torch.float64)  # points on a line
+    >>> [round(v, 6) for v in classical_mds(torch.cdist(x, x), 1).flatten().tolist()]
+    [-1.333333, -0.333333, 1.666667]
+    """
+    f = "classical_mds"
+    Delta = _check_square(D, "D", f, nonnegative=True, zero_diagonal=True,
+                          power=1 if squared else 2)
+    K = _v.check_int(K, "K", f, 1, Delta.shape[0] - 1)
+    return _mds_from_squared(Delta, K, f)
+
+
+def kernel_pca(Kmat: Any, K: int, *, center: bool = True) -> torch.Tensor:
+    r"""Kernel PCA of a precomputed kernel matrix (R7; :ref:`ch-mds-isomap`).
+
+    .. math:: \tilde K = H K H\ (\text{or } K \text{ if } \texttt{center=False}),
+              \qquad Y = U_K \Lambda_K^{1/2},
+
+    :math:`U_K, \Lambda_K` the top-:math:`K` eigenpairs of :math:`\tilde K`:
+    the projections of the (centred) feature vectors on the top principal
+    axes in feature space.  Classical MDS is kernel PCA of
+    :math:`-\tfrac12\Delta`.
+
+    Parameters
+    ----------
+    Kmat : (N, N) array_like
+        Symmetric kernel (Gram) matrix; asymmetry up to ``1e-10 * max|Kmat|``
+        is treated as rounding.
+    K : int, 1 <= K <= N
+    center : bool, default True
+        Double-centre the kernel (centre the feature vectors).
+
+    Returns
+    -------
+    Y : torch.Tensor, shape (N, K)
+        Columns by descending eigenvalue, each column's largest-|entry|
+        positive; as ``KernelPCA(n_components=K, kernel="precomputed")
+        .fit_transform(Kmat)`` for kept eigenvalues above rounding
+        (scikit-learn zeroes eigenvalues below ``1e-12`` times the largest).
+
+    Raises
+    ------
+    ValueError
+        If ``Kmat`` is not square, symmetric, finite, or ``K`` is out of range.
+
+    Warns
+    -----
+    UserWarning
+        If a kept eigenvalue is negative (``Kmat`` is not positive
+        semi-definite); its coordinates are set to 0.  On a tie at the cut.
+    """
+    f = "kernel_pca"
+    Kmat = _check_square(Kmat, "Kmat", f, nonnegative=False, zero_diagonal=False)
+    K = _v.check_int(K, "K", f, 1, Kmat.shape[0])
+    if center:
+        Kmat = Kmat - Kmat.mean(dim=0, keepdim=True)
+        Kmat = Kmat - Kmat.mean(dim=1, keepdim=True)
+    return _top_eigen_embedding(Kmat, K, f, what="the centred kernel" if center
+                                else "the kernel")
+
+
+def isomap(X: Any, K: int, n_neighbors: int) -> torch.Tensor:
+    r"""ISOMAP: classical MDS of geodesic distances on a kNN graph (R7; :ref:`ch-mds-isomap`).
+
+    .. math:: \Delta^{\mathrm{geo}}_{ij} = d_{\mathcal G}(x_i, x_j)^2,
+              \qquad Y = \text{top-}K\text{ eigenvectors of }
+              -\tfrac12 H\Delta^{\mathrm{geo}}H \text{ scaled by } \sqrt\lambda,
+
+    :math:`d_{\mathcal G}` the shortest-path length in the undirected graph
+    that joins each point to its ``n_neighbors`` nearest neighbours (the
+    point itself excluded; distance ties broken by row index) with
+    Euclidean edge lengths (Dijkstra, ``scipy.sparse.csgraph.shortest_path``).
+
+    Parameters
+    ----------
+    X : (N, d) array_like
+    K : int, 1 <= K <= N - 1
+    n_neighbors : int, 1 <= n_neighbors <= N - 1
+
+    Returns
+    -------
+    Y : torch.Tensor, shape (N, K)
+        As :func:`classical_mds`; equal to ``sklearn.manifold.Isomap(
+        n_neighbors=n_neighbors, n_components=K, eigen_solver="dense")
+        .fit_transform(X)`` when no distance ties change the neighbour sets.
+
+    Raises
+    ------
+    ValueError
+        If the kNN graph is disconnected (geodesic distances would be
+        infinite): the message gives the number of components.
+
+    Warns
+    -----
+    UserWarning
+        If a kept eigenvalue of :math:`-\tfrac12 H\Delta^{\mathrm{geo}}H` is
+        negative (geodesic distances need not be Euclidean); on a tie.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components, shortest_path
+
+    f = "isomap"
+    X = _v.check_matrix(X, "X", f)
+    n = X.shape[0]
+    if n < 2:
+        raise ValueError(f"X must have at least 2 rows in {f}: got {n}.")
+    K = _v.check_int(K, "K", f, 1, n - 1)
+    n_neighbors = _v.check_int(n_neighbors, "n_neighbors", f, 1, n - 1)
+    Xn = X.detach().cpu().to(torch.float64).numpy()
+    dist = np.sqrt(((Xn[:, None, :] - Xn[None, :, :]) ** 2).sum(axis=-1))
+    np.fill_diagonal(dist, np.inf)
+    nbr = np.argsort(dist, axis=1, kind="stable")[:, :n_neighbors]
+    rows = np.repeat(np.arange(n), n_neighbors)
+    graph = csr_matrix((dist[rows, nbr.ravel()], (rows, nbr.ravel())), shape=(n, n))
+    n_comp, _ = connected_components(graph, directed=False)
+    if n_comp > 1:
+        raise ValueError(
+            f"The {n_neighbors}-nearest-neighbour graph of X has {n_comp} connected "
+            f"components in {f}, so some geodesic distances are infinite. "
+            "Increase n_neighbors.")
+    geo = shortest_path(graph, method="D", directed=False)
+    geo = (geo + geo.T) / 2  # d(i, j) and d(j, i) are summed in different orders
+    Delta = torch.as_tensor(geo ** 2, dtype=X.dtype, device=X.device)
+    return _mds_from_squared(Delta, K, f)
+
+
+def cca(Xa: Any, Xb: Any, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Canonical correlation analysis by whitening and SVD (R8).
+
+    .. math:: \max_{W_a, W_b} \operatorname{tr}(W_a^\top\Sigma_{ab}W_b)
+              \quad\text{s.t.}\quad W_a^\top\Sigma_{aa}W_a = W_b^\top\Sigma_{bb}W_b = I_K,
+
+    :math:`\Sigma_{ab} = X_a^\top H X_b / N` (biased).  With the SVD
+    :math:`\Sigma_{aa}^{-1/2}\Sigma_{ab}\Sigma_{bb}^{-1/2} = U\operatorname{diag}(\rho)V^\top`,
+    :math:`W_a = \Sigma_{aa}^{-1/2}U_K`, :math:`W_b = \Sigma_{bb}^{-1/2}V_K`,
+    and :math:`\rho_k` is the correlation of the :math:`k`-th pair of
+    canonical variates :math:`HX_aw_{a,k}`, :math:`HX_bw_{b,k}`.
+
+    Parameters
+    ----------
+    Xa : (N, Da) array_like
+    Xb : (N, Db) array_like
+    K : int, 1 <= K <= min(Da, Db)
+
+    Returns
+    -------
+    Wa : torch.Tensor, shape (Da, K)
+    Wb : torch.Tensor, shape (Db, K)
+    rho : torch.Tensor, shape (K,)
+        Canonical correlations, descending, in [0, 1].  Each pair is
+        positively correlated; its sign is fixed by making the
+        largest-|entry| of the column of ``Wa`` positive.
+        :math:`W_a^\top\Sigma_{aa}W_a = W_b^\top\Sigma_{bb}W_b = I`,
+        :math:`W_a^\top\Sigma_{ab}W_b = \operatorname{diag}(\rho)`.
+
+    Raises
+    ------
+    ValueError
+        If the row counts differ, ``K`` is out of range, or
+        :math:`\Sigma_{aa}` or :math:`\Sigma_{bb}` is rank-deficient.
+
+    Warns
+    -----
+    UserWarning
+        If :math:`\rho_K = \rho_{K+1}` (the canonical subspaces are not unique).
+    """
+    f = "cca"
+    Xa = _v.check_matrix(Xa, "Xa", f)
+    Xb = _v.check_matrix(Xb, "Xb", f).to(dtype=Xa.dtype, device=Xa.device)
+    _v.check_rows(Xa.shape[0], Xb, "Xb", f, other="Xa")
+    K = _v.check_int(K, "K", f, 1, min(Xa.shape[1], Xb.shape[1]))
+    n = Xa.shape[0]
+    Xa = Xa - Xa.mean(dim=0, keepdim=True)
+    Xb = Xb - Xb.mean(dim=0, keepdim=True)
+    Sa = inv_sqrt_psd(Xa.T @ Xa / n, "The covariance Xa^T H Xa / N", f)
+    Sb = inv_sqrt_psd(Xb.T @ Xb / n, "The covariance Xb^T H Xb / N", f)
+    # Largest singular values of the whitened cross-covariance (descending).
+    U, rho, Vh = torch.linalg.svd(Sa @ (Xa.T @ Xb / n) @ Sb, full_matrices=False)
+    check_gap(rho, K, f, what="canonical correlations")
+    Wa, Wb = Sa @ U[:, :K], Sb @ Vh[:K].T
+    # One flip per pair: the largest-|entry| of Wa's column positive; the same
+    # flip of Wb's column keeps the pair's correlation rho_k >= 0.
+    idx = Wa.abs().argmax(dim=0)
+    flip = torch.sign(Wa[idx, torch.arange(K, device=Wa.device)])
+    flip[flip == 0] = 1
+    return Wa * flip, Wb * flip, rho[:K].clamp(0.0, 1.0)
+
+
+def lda(X: Any, y: Any, K: int) -> torch.Tensor:
+    r"""Fisher linear discriminant analysis (R16).
+
+    .. math:: \max_W \operatorname{tr}(W^\top S_b W) \quad\text{s.t.}\quad W^\top S_w W = I_K,
+
+    :math:`S_w = \frac1N\sum_i (x_i - m_{y_i})(x_i - m_{y_i})^\top`,
+    :math:`S_b = \frac1N\sum_c n_c (m_c - m)(m_c - m)^\top` (class means
+    :math:`m_c`, overall mean :math:`m`).  The maximiser is
+    :math:`W = S_w^{-1/2}V_K`, :math:`V_K` the eigenvectors of
+    :math:`S_w^{-1/2}S_bS_w^{-1/2}` for its :math:`K` largest eigenvalues:
+    the top generalised eigenvectors of :math:`(S_b, S_w)`.  R16 shows that
+    linear VICReg/LPP with the label graph spans the same subspace.
+
+    Parameters
+    ----------
+    X : (N, D) array_like
+    y : (N,) array_like of class labels (at least 2 classes)
+    K : int, 1 <= K <= min(n_classes - 1, D)
+
+    Returns
+    -------
+    W : torch.Tensor, shape (D, K)
+        Columns by descending eigenvalue, each column's largest-|entry|
+        positive, :math:`W^\top S_w W = I`.  Spans the same subspace as
+        ``LinearDiscriminantAnalysis(solver="eigen").scalings_[:, :K]``
+        (whose :math:`S_w` is the prior-weighted class covariance, the same
+        matrix).
+
+    Raises
+    ------
+    ValueError
+        If the inputs are invalid, there are fewer than 2 classes, ``K`` is
+        out of range, or :math:`S_w` is singular.
+
+    Warns
+    -----
+    UserWarning
+        On a tie at the cut.
+    """
+    f = "lda"
+    X = _v.check_matrix(X, "X", f)
+    y_arr = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y)
+    if y_arr.ndim != 1 or len(y_arr) != X.shape[0]:
+        raise ValueError(f"The 'y' parameter of {f} must be a 1-d array with one label "
+                         f"per row of X ({X.shape[0]}). Got shape {y_arr.shape} instead.")
+    classes, codes = np.unique(y_arr, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"{f} needs at least 2 classes in y: got {len(classes)}.")
+    K = _v.check_int(K, "K", f, 1, min(len(classes) - 1, X.shape[1]))
+    n = X.shape[0]
+    onehot = torch.zeros(n, len(classes), dtype=X.dtype, device=X.device)
+    onehot[torch.arange(n), torch.as_tensor(codes, device=X.device)] = 1.0
+    counts = onehot.sum(dim=0)
+    means = (onehot.T @ X) / counts[:, None]
+    Xw = X - onehot @ means
+    Sw = Xw.T @ Xw / n
+    Mc = means - X.mean(dim=0, keepdim=True)
+    Sb = Mc.T @ (counts[:, None] * Mc) / n
+    Sw_isqrt = inv_sqrt_psd(Sw, "The within-class scatter S_w", f)
+    M = Sw_isqrt @ Sb @ Sw_isqrt
+    # Largest eigenvalues of S_w^{-1/2} S_b S_w^{-1/2}: ascending eigh, reversed.
+    mu, V = eigh_sorted((M + M.T) / 2)
+    mu, V = mu.flip(0), V.flip(1)
+    check_gap(mu, K, f, what="discriminant eigenvalues")
+    return sign_flip(Sw_isqrt @ V[:, :K])
