@@ -24,7 +24,8 @@ import torch
 from . import _validation as _v
 from .device import generator
 
-__all__ = ["History", "minimize", "train_free", "train_linear", "train_mlp", "MLP"]
+__all__ = ["History", "minimize", "train_free", "train_linear", "train_mlp", "MLP",
+           "orthonormalize", "train_stiefel"]
 
 
 @dataclass
@@ -34,7 +35,8 @@ class History:
     Attributes
     ----------
     loss : list of float
-        Loss after each outer iteration (L-BFGS) or step (Adam).
+        Loss at each iterate (L-BFGS: before each iteration and at the last
+        point; Adam: before each step).
     grad_norm : list of float
         Largest absolute gradient entry at the same points.
     n_iter : int
@@ -92,45 +94,56 @@ def minimize(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]
     _v.check_positive(gtol, "gtol", f, allow_zero=True)
     hist = History()
 
+    evals: list[tuple[float, float]] = []  # (loss, max |grad|) of every evaluation
+
     def closure() -> torch.Tensor:
         opt.zero_grad()
         loss = loss_fn()
         loss.backward()
+        evals.append((float(loss.detach()), _grad_inf(params)))
         return loss
 
     if method == "lbfgs":
-        opt = torch.optim.LBFGS(params, lr=1.0 if lr is None else lr, max_iter=20,
+        # One L-BFGS iteration per step() call (its state carries over), so the
+        # history has one entry per iterate: the first evaluation of each call
+        # is at the current iterate.
+        # max_eval must leave room for the line search (max_ls = max_eval - 1).
+        opt = torch.optim.LBFGS(params, lr=1.0 if lr is None else lr, max_iter=1, max_eval=30,
                                 tolerance_grad=gtol, tolerance_change=0.0,
                                 history_size=history_size, line_search_fn="strong_wolfe")
-        stalled = 0
-        while hist.n_iter < max_iter:
+        best, since_best = float("inf"), 0
+        while True:
+            first = len(evals)
             opt.step(closure)
-            done = opt.state[opt._params[0]]["n_iter"]
-            step_iters = done - hist.n_iter
-            hist.n_iter = done
-            loss = float(closure().detach())
-            g = _grad_inf(params)
+            loss, g = evals[first]
             hist.loss.append(loss)
             hist.grad_norm.append(g)
-            if progress:
+            if progress and hist.n_iter % max(1, max_iter // 10) == 0:
                 print(f"iter {hist.n_iter}: loss {loss:.6g}, |grad| {g:.2e}", file=sys.stderr)
             if g <= gtol:
                 hist.converged = True
                 break
-            stalled = stalled + 1 if step_iters <= 1 else 0
-            if stalled >= 3:  # the line search can make no progress
+            if hist.n_iter >= max_iter:
                 break
+            hist.n_iter += 1
+            if loss < best:
+                best, since_best = loss, 0
+            else:
+                since_best += 1
+                if since_best >= 25:  # the line search can make no more progress
+                    break
     elif method == "adam":
         opt = torch.optim.Adam(params, lr=1e-2 if lr is None else lr)
         every = max(1, max_iter // 10)
         for it in range(max_iter):
-            loss = closure()
+            closure()
             opt.step()
-            hist.loss.append(float(loss))
-            hist.grad_norm.append(_grad_inf(params))
+            loss, g = evals[-1]
+            hist.loss.append(loss)
+            hist.grad_norm.append(g)
             hist.n_iter = it + 1
             if progress and (it + 1) % every == 0:
-                print(f"step {it + 1}: loss {float(loss):.6g}", file=sys.stderr)
+                print(f"step {it + 1}: loss {loss:.6g}", file=sys.stderr)
             if hist.grad_norm[-1] <= gtol:
                 hist.converged = True
                 break
@@ -217,3 +230,104 @@ def train_mlp(loss: Callable[[torch.Tensor], torch.Tensor], X: Any, K: int, *,
     hist = minimize(lambda: loss(net(X)), list(net.parameters()), method=method,
                     max_iter=max_iter, lr=lr, require_convergence=require_convergence, **kw)
     return net, hist
+
+
+def orthonormalize(Y: torch.Tensor) -> torch.Tensor:
+    r"""Orthonormal factor of the QR decomposition with a positive diagonal.
+
+    .. math::
+
+        Y = QR,\qquad Q^\top Q = I_K,\qquad R \text{ upper triangular},
+        \ R_{kk} > 0 .
+
+    LAPACK's Householder QR fixes the signs of :math:`R_{kk}` by a rule that
+    jumps when an entry of ``Y`` changes sign; flipping the columns of ``Q``
+    so that :math:`R_{kk} > 0` gives the Gram--Schmidt factor, which is
+    unique and a smooth function of ``Y`` wherever ``Y`` has full column
+    rank.  Differentiable with autograd.
+
+    Parameters
+    ----------
+    Y : (N, K) tensor, N >= K, full column rank
+
+    Returns
+    -------
+    Q : (N, K) tensor with orthonormal columns spanning ``span(Y)``.
+    """
+    Q, R = torch.linalg.qr(Y, mode="reduced")
+    s = torch.sign(torch.diagonal(R))
+    s = torch.where(s == 0, torch.ones_like(s), s)
+    return Q * s
+
+
+def train_stiefel(loss: Callable[[torch.Tensor], torch.Tensor], n: int, K: int, *,
+                  seed: int = 0, dtype: torch.dtype = torch.float64,
+                  device: Any = None, **kw: Any) -> tuple[torch.Tensor, History]:
+    r"""Minimise ``loss(Q)`` over matrices with orthonormal columns (R3).
+
+    Solves
+
+    .. math::
+
+        \min_{Q \in \mathbb R^{N\times K}} f(Q)
+        \quad\text{s.t.}\quad Q^\top Q = I_K
+
+    (the Stiefel manifold :math:`\mathrm{St}(N, K)`) by the
+    parametrisation :math:`Q = \operatorname{qf}(Y)`, the orthonormal QR
+    factor of a free :math:`Y \in \mathbb R^{N\times K}` (see
+    :func:`orthonormalize`), and unconstrained L-BFGS on :math:`Y`
+    (:func:`minimize`).  The map :math:`Y \mapsto \operatorname{qf}(Y)` is
+    a submersion onto :math:`\mathrm{St}(N, K)`, so :math:`\nabla_Y
+    f(\operatorname{qf}(Y)) = 0` exactly when the Riemannian gradient of
+    :math:`f` vanishes at :math:`Q`: a converged run is a stationary point
+    of the constrained problem, and the constraint holds to rounding at
+    every iterate (no penalty, no retraction step).  Used in
+    :ref:`ch-ky-fan` for Ky Fan's trace minimisation.
+
+    Parameters
+    ----------
+    loss : callable
+        ``loss(Q)`` returns a scalar tensor for ``Q`` of shape ``(n, K)``.
+    n : int
+        Number of rows, ``n >= K``.
+    K : int
+        Number of orthonormal columns, ``K >= 1``.
+    seed : int
+        The start is ``Y = randn(n, K)`` from this seed (drawn on the CPU).
+    dtype, device
+        Of ``Y`` (float64 and the CPU by default).
+    **kw
+        Passed to :func:`minimize` (``max_iter``, ``gtol``, ...).  ``gtol``
+        bounds the largest entry of :math:`\nabla_Y`; since
+        :math:`\|Y\|` stays of order :math:`\sqrt{n}`, the Riemannian
+        gradient is of the same order.
+
+    Returns
+    -------
+    Q : (n, K) tensor, detached, with :math:`Q^\top Q = I_K` to rounding.
+    history : History
+        ``history.loss`` holds :math:`f(Q)` after each L-BFGS iteration.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` or ``K`` is not a positive int, or ``K > n``.
+    RuntimeError
+        If the gradient criterion is not met (see :func:`minimize`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> A = torch.diag(torch.tensor([3.0, 1.0, 2.0], dtype=torch.float64))
+    >>> Q, h = train_stiefel(lambda Q: torch.trace(Q.T @ A @ Q), 3, 1)
+    >>> round(h.final_loss, 6)
+    1.0
+    """
+    f = "train_stiefel"
+    n = _v.check_int(n, "n", f, 1)
+    K = _v.check_int(K, "K", f, 1, n)
+    Y = _start((n, K), seed, 1.0, dtype, device)
+    hist = minimize(lambda: loss(orthonormalize(Y)), [Y], **kw)
+    with torch.no_grad():
+        Q = orthonormalize(Y)
+    return Q.detach(), hist
