@@ -58,10 +58,12 @@ $(TEST_STAMP): $(BIN)/python
 # would leave stale outputs (and their warnings unreported). Every page is
 # re-read, every notebook re-executed (execute_notebooks: force in _config.yml).
 book: $(BOOK_STAMP)
+	@rm -rf _build/html/reports
 	@if ! $(BIN)/jupyter-book build . -n -W --keep-going --all; then \
-	  echo; echo "Book build FAILED. Execution reports:"; \
-	  for f in _build/html/reports/*; do \
-	    [ -e "$$f" ] || continue; echo "===== $$f"; cat "$$f"; done; \
+	  echo; echo "Book build FAILED."; \
+	  if compgen -G "_build/html/reports/*" > /dev/null; then \
+	    for f in _build/html/reports/*; do echo "===== $$f"; cat "$$f"; done; \
+	  else echo "(no execution reports: a failing cell's traceback is printed above)"; fi; \
 	  exit 1; \
 	fi
 	@echo; echo "Open $(CURDIR)/_build/html/index.html"
