@@ -15,6 +15,7 @@ with ``return_details=True``.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -248,7 +249,8 @@ def _clique_structure(G: torch.Tensor, func: str) -> tuple[int, int]:
     return n_groups, int(sizes[0])
 
 
-def simclr_optimum(G: Any, K: int, *, return_details: bool = False) -> Any:
+def simclr_optimum(G: Any, K: int, *, tau: float | None = None,
+                   return_details: bool = False) -> Any:
     r"""Minimiser of the relation-matrix InfoNCE on augmentation graphs (R12).
 
     For :math:`N'` groups (cliques of :math:`V` views) and
@@ -265,6 +267,15 @@ def simclr_optimum(G: Any, K: int, *, return_details: bool = False) -> Any:
     to :math:`K`: ``rank(Z) = N' - 1`` whatever ``K`` (dimensional collapse).
     Row norms are free (the loss normalises rows); unit rows are returned.
 
+    The minimum depends on the temperature: with ``tau`` given (and
+    :math:`K \ge N'-1`), ``Details.loss`` is
+
+    .. math:: (V-1)\Bigl[\log\bigl((V-1)e^{1/\tau}
+              + (N-V)e^{-1/(\tau(N'-1))}\bigr) - \frac1\tau\Bigr],
+
+    each row having :math:`V-1` positives at cosine 1 and :math:`N-V`
+    negatives at cosine :math:`-1/(N'-1)`; otherwise it is NaN.
+
     Warns
     -----
     UserWarning
@@ -280,6 +291,8 @@ def simclr_optimum(G: Any, K: int, *, return_details: bool = False) -> Any:
     """
     f = "simclr_optimum"
     G, K = _graph_and_K(G, K, f)
+    if tau is not None:
+        tau = _v.check_positive(tau, "tau", f)
     n_groups, _ = _clique_structure(G, f)
     n = G.shape[0]
     ones = torch.ones(n, n, dtype=G.dtype, device=G.device)
@@ -302,7 +315,14 @@ def simclr_optimum(G: Any, K: int, *, return_details: bool = False) -> Any:
     if not return_details:
         return Z
     c = torch.linalg.eigvalsh(Z.T @ Z).flip(0)
-    return Z, Details(lam[:K], c, float("nan"))
+    loss = float("nan")
+    if tau is not None and K >= r:
+        V = n // n_groups
+        log_denom = torch.logaddexp(
+            torch.tensor(math.log(V - 1) + 1 / tau, dtype=torch.float64),
+            torch.tensor(math.log(n - V) - 1 / (tau * r), dtype=torch.float64))
+        loss = (V - 1) * (float(log_denom) - 1 / tau)
+    return Z, Details(lam[:K], c, loss)
 
 
 def spectral_contrastive_optimum(G: Any, K: int, *, normalized: bool = False,
