@@ -42,7 +42,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Details:
-    """What a closed form is made of.
+    r"""What a closed form is made of.
 
     Attributes
     ----------
