@@ -203,6 +203,8 @@ def vicreg_two_view(za: Any, zb: Any, sim_coeff: float = 25.0,
                     eps: float = 1e-4) -> torch.Tensor:
     r"""VICReg as in the reference implementation (Bardes et al., 2022).
 
+    The two-view reference form of R11 (relation-matrix form: :func:`vicreg_hinge`).
+
     .. math:: \lambda_s\,\mathrm{mse}(z^a, z^b)
         + \frac{\lambda_v}{2}\bigl(v(z^a) + v(z^b)\bigr)
         + \lambda_c\bigl(c(z^a) + c(z^b)\bigr),
@@ -265,6 +267,8 @@ def info_nce(Z: Any, G: Any, tau: float) -> torch.Tensor:
 
 def nt_xent(za: Any, zb: Any, tau: float) -> torch.Tensor:
     r"""NT-Xent of SimCLR (Chen et al., 2020), mean over the :math:`2N'` rows.
+
+    The two-view reference form of R12 (relation-matrix form: :func:`info_nce`).
 
     Each of the :math:`2N'` rows of ``cat(za, zb)`` is an anchor; its positive
     is the other view of the same sample, its negatives all other rows.
@@ -350,6 +354,8 @@ def barlow_twins(Z: Any, G: Any, lambd: float = 0.0051, *,
 def barlow_twins_two_view(za: Any, zb: Any, lambd: float = 0.0051, *,
                           eps: float = 1e-5) -> torch.Tensor:
     r"""BarlowTwins as in the reference implementation (Zbontar et al., 2021).
+
+    The two-view reference form of R14 (relation-matrix form: :func:`barlow_twins`).
 
     :math:`C_{ab} = \tilde z^{a\top}\tilde z^b / N'` with both views
     batch-normalised, loss :math:`\sum_k(1 - C_{kk})^2 + \lambda\sum_{k\ne l}C_{kl}^2`.
