@@ -20,7 +20,7 @@ RESULTS: dict[str, dict[str, object]] = {
            "functions": ["spectral.lpp"]},
     "R7": {"title": "Classical MDS / kernel PCA / ISOMAP", "chapter": None,
            "functions": ["spectral.classical_mds", "spectral.kernel_pca", "spectral.isomap"]},
-    "R8": {"title": "CCA", "chapter": None, "functions": ["spectral.cca"]},
+    "R8": {"title": "CCA", "chapter": "ch-cca", "functions": ["spectral.cca"]},
     "R9": {"title": "VICReg with hard constraints = Laplacian Eigenmaps", "chapter": None,
            "functions": ["closed_form.vicreg_constrained_optimum"]},
     "R10": {"title": "Smooth VICReg closed form", "chapter": None,
