@@ -296,6 +296,18 @@ BAD_INPUTS = [
                r"or 'cuda:N'\)"),
 ]
 
+# Functions being added concurrently get their rows as soon as they exist (the
+# registry check below then demands them if they are registered).
+if hasattr(importlib.import_module("sslspec_lib.train"), "train_whitened"):
+    BAD_INPUTS.append(case(
+        "train.train_whitened", lambda Z: Z.sum(), 4, 4, id="train_whitened-K-equals-n",
+        match=r"The 'K' parameter of train_whitened must be an int in the range \[1, 3\]\. "
+              r"Got 4"))
+if hasattr(importlib.import_module("sslspec_lib.metrics"), "normalized_stress"):
+    BAD_INPUTS.append(case(
+        "metrics.normalized_stress", ASYM, Z8[:3], id="normalized_stress-asymmetric",
+        match=r"D must be symmetric in normalized_stress: max \|D - D\.T\| = 0\.5"))
+
 
 def resolve(name):
     module, attr = name.split(".")
