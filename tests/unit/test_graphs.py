@@ -99,12 +99,16 @@ def test_knn_graph_symmetric_binary_degree_at_least_k(k):
 
 
 def test_knn_graph_breaks_distance_ties_by_index():
-    # Points on a line at 0, 1, 2: the middle point has two neighbours at
-    # distance 1; with k=1 the lower index (0) wins, deterministically.
-    X = torch.tensor([[0.0], [1.0], [2.0]], dtype=torch.float64)
+    # Points at 0, 1, 2, 2.5 on a line: point 1 has two neighbours at distance 1
+    # (rows 0 and 2); with k=1 the lower index wins, so there is no edge 1-2
+    # (row 2's own nearest neighbour is row 3).
+    X = torch.tensor([[0.0], [1.0], [2.0], [2.5]], dtype=torch.float64)
     G = graphs.knn_graph(X, 1)
-    expected = torch.tensor([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=torch.float64)
-    assert torch.equal(G, expected)  # 1 -> 0 (tie broken), 2 -> 1, 0 -> 1
+    expected = torch.tensor([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]],
+                            dtype=torch.float64)
+    assert torch.equal(G, expected)
+    # deterministic: the same graph every time
+    assert all(torch.equal(graphs.knn_graph(X, 1), G) for _ in range(3))
 
 
 # -- degree, laplacian, centering ----------------------------------------------------
