@@ -10,6 +10,9 @@ import torch
 
 from sslspec_lib import graphs
 
+# Entries are sums of <= 12 terms of size <= 1, exact to ~1e-16 each: identities
+# on them (L 1 = 0, H^2 = H, the normalised Laplacian) are checked at 1e-15 or
+# 1e-14 absolute, and the R1 sum of 100 pair terms at 1e-12 relative.
 # Eigenvalues of small dense symmetric matrices are accurate to ~1e-15 times
 # their norm (entries <= 12 here); 1e-12 leaves a margin of 10x-100x.
 EIG_TOL = 1e-12

@@ -11,6 +11,10 @@ import torch
 
 from sslspec_lib import losses, metrics
 
+# Other tolerances: products of orthonormal float64 matrices of size <= 30 are
+# exact to ~n * eps ~ 1e-15, so identities on them are checked at 1e-14 or 1e-13
+# (absolute, O(1) entries); 1e-12 where a value goes through a log or an SVD.
+#
 # Absolute accuracy of angles from sines: orthonormal bases from SVD carry
 # ~1e-16 rounding, amplified by the condition number (< 10) of the change of
 # basis; measured errors are <= 5e-16.  1e-14 leaves a 20x margin and is still
