@@ -25,6 +25,7 @@ __all__ = [
     "effective_rank",
     "gram_gap",
     "linear_probe_accuracy",
+    "normalized_stress",
 ]
 
 
@@ -159,3 +160,84 @@ def linear_probe_accuracy(Z_train: Any, y_train: Any, Z_test: Any, y_test: Any,
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
     clf.fit(Ztr, ytr)
     return float((clf.predict(Zte) == yte).mean())
+
+
+def normalized_stress(D: Any, Z: Any) -> float:
+    r"""Scale-free stress: how far the distances of ``Z`` are from proportional to ``D``.
+
+    .. math::
+
+        \sigma(D, Z) = \min_{s > 0}
+        \sqrt{\frac{\sum_{i<j} (D_{ij} - s\,\|z_i - z_j\|)^2}{\sum_{i<j} D_{ij}^2}}
+        = \sqrt{1 - \frac{\bigl(\sum_{i<j} D_{ij}\,d_{ij}\bigr)^2}
+                          {\sum_{i<j} D_{ij}^2 \,\sum_{i<j} d_{ij}^2}},
+        \qquad d_{ij} = \|z_i - z_j\|,
+
+    Kruskal's normalised stress (Kruskal, 1964) after the best rescaling of
+    the embedding, :math:`s^* = \sum D_{ij}d_{ij} / \sum d_{ij}^2` (the
+    value is computed as the residual at :math:`s^*`, accurate near 0), so
+    that methods whose output scale is a convention (Laplacian Eigenmaps'
+    :math:`Z^\top DZ = I`) are compared on the shape of their distances
+    only.  A *global* measure: every pair counts, with a
+    weight that grows with its distance.  Used in
+    :ref:`ch-local-vs-global` to compare the local method of R5 with the
+    global methods of R7.
+
+    Parameters
+    ----------
+    D : (N, N) array_like
+        Reference distances (not squared): symmetric, non-negative, zero
+        diagonal, not all zero; only the strict upper triangle is read.
+    Z : (N, K) array_like
+        Embedding; Euclidean distances between its rows are compared with ``D``.
+
+    Returns
+    -------
+    float in [0, 1]
+        0 iff the embedded distances are proportional to ``D`` (a positive
+        multiple); 1 iff they are all zero (a collapsed embedding).
+
+    Raises
+    ------
+    ValueError
+        If ``D`` is not square, has a different number of rows than ``Z``, is
+        not symmetric (beyond ``1e-10`` relative), has a negative entry, or
+        is identically zero.
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.tensor([[0.0, 0.0], [3.0, 0.0], [0.0, 4.0]], dtype=torch.float64)
+    >>> normalized_stress(torch.cdist(X, X), 2 * X) < 1e-12
+    True
+    """
+    f = "normalized_stress"
+    D = _v.check_matrix(D, "D", f)
+    Z = _v.check_matrix(Z, "Z", f).to(D)
+    n = D.shape[0]
+    if D.shape[1] != n:
+        raise ValueError(f"D must be square in {f}: got shape {tuple(D.shape)}.")
+    _v.check_rows(n, Z, "Z", f, other="D")
+    if n < 2:
+        raise ValueError(f"D must have at least 2 rows in {f}: got {n}.")
+    if bool((D < 0).any()):
+        i, j = divmod(int(D.argmin()), n)
+        raise ValueError(f"D must be non-negative in {f}: D[{i}, {j}] = {float(D[i, j]):.3g}.")
+    asym = (D - D.T).abs()
+    if float(asym.max()) > 1e-10 * float(D.abs().max()):
+        i, j = divmod(int(asym.argmax()), n)
+        raise ValueError(f"D must be symmetric in {f}: max |D - D.T| = "
+                         f"{float(asym.max()):.3g} at ({i}, {j}).")
+    iu = torch.triu_indices(n, n, offset=1, device=D.device)
+    ref = D[iu[0], iu[1]]
+    if float(ref.abs().max()) == 0.0:
+        raise ValueError(f"D must not be identically zero in {f}.")
+    # Exact differences, not the |x|^2 + |y|^2 - 2<x, y> shortcut (cancellation).
+    emb = torch.cdist(Z, Z, compute_mode="donot_use_mm_for_euclid_dist")[iu[0], iu[1]]
+    den = float((emb ** 2).sum())
+    if den == 0.0:
+        return 1.0
+    # The residual at the optimal scale, not sqrt(1 - cos^2): the latter loses
+    # half the digits when the distances are nearly proportional.
+    scale = (ref * emb).sum() / den
+    return float((ref - scale * emb).norm() / ref.norm())

@@ -3,6 +3,9 @@
 * :func:`sslspec_lib.train.orthonormalize` and :func:`sslspec_lib.train.train_stiefel`
   (the constrained minimiser of the Ky Fan chapter), checked against a dense
   ``eigh``; the same checks are shown to reject a wrong answer.
+* :func:`sslspec_lib.metrics.normalized_stress` (the distance measure of the
+  local-vs-global chapter), checked against a direct evaluation of its
+  definition at the optimal scale.
 """
 import numpy as np
 import pytest
@@ -112,3 +115,62 @@ def test_train_stiefel_raises_when_not_converged():
 def test_train_stiefel_rejects_bad_sizes(kwargs, match):
     with pytest.raises(ValueError, match=match):
         train.train_stiefel(lambda Z: Z.sum(), **kwargs)
+
+
+# -- normalized_stress ---------------------------------------------------------
+
+def _points(n=12, d=3, seed=7):
+    return torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def _dist(X):
+    return torch.cdist(X, X, compute_mode="donot_use_mm_for_euclid_dist")
+
+
+def test_normalized_stress_is_zero_for_a_similar_copy():
+    X = _points()
+    Q, _ = torch.linalg.qr(_points(3, 3, seed=8))
+    Z = 0.1 * X @ Q + 5.0  # rotated, rescaled, translated
+    assert metrics.normalized_stress(_dist(X), Z) < 1e-12
+    assert metrics.normalized_stress(3.0 * _dist(X), Z) < 1e-12  # scale of D is irrelevant too
+
+
+def test_normalized_stress_matches_its_definition():
+    X, Z = _points(), _points(12, 2, seed=9)
+    D, d = _dist(X), _dist(Z)
+    iu = torch.triu_indices(12, 12, offset=1)
+    ref, emb = D[iu[0], iu[1]], d[iu[0], iu[1]]
+    s_best = float((ref * emb).sum() / (emb ** 2).sum())  # least-squares scale
+    direct = float(((ref - s_best * emb) ** 2).sum() / (ref ** 2).sum()) ** 0.5
+    assert abs(metrics.normalized_stress(D, Z) - direct) < 1e-14
+    # ... and s_best is the minimiser: other scales give a larger value.
+    for s in (0.9 * s_best, 1.1 * s_best):
+        other = float(((ref - s * emb) ** 2).sum() / (ref ** 2).sum()) ** 0.5
+        assert other > direct
+
+
+def test_normalized_stress_detects_a_moved_point_and_a_collapse():
+    X = _points()
+    Z = X.clone()
+    Z[0] += 1.0
+    assert metrics.normalized_stress(_dist(X), Z) > 1e-3
+    assert metrics.normalized_stress(_dist(X), torch.zeros(12, 2, dtype=torch.float64)) == 1.0
+
+
+@pytest.mark.parametrize("D, Z, match", [
+    (torch.ones(3, 4, dtype=torch.float64), torch.zeros(3, 2, dtype=torch.float64),
+     "D must be square in normalized_stress"),
+    (torch.tensor([[0.0, 1.0], [2.0, 0.0]], dtype=torch.float64), torch.zeros(2, 1, dtype=torch.float64),
+     r"D must be symmetric in normalized_stress: max \|D - D.T\| = 1 at \(0, 1\)"),
+    (torch.tensor([[0.0, -1.0], [-1.0, 0.0]], dtype=torch.float64), torch.zeros(2, 1, dtype=torch.float64),
+     r"D must be non-negative in normalized_stress: D\[0, 1\] = -1"),
+    (torch.zeros(3, 3, dtype=torch.float64), torch.ones(3, 1, dtype=torch.float64),
+     "D must not be identically zero"),
+    (torch.ones(3, 3, dtype=torch.float64) - torch.eye(3, dtype=torch.float64),
+     torch.zeros(4, 1, dtype=torch.float64), "Z and D must have the same number of rows"),
+    (torch.ones(3, 3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64),
+     "The 'Z' parameter of normalized_stress must be a 2-d array"),
+])
+def test_normalized_stress_rejects_bad_input(D, Z, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.normalized_stress(D, Z)
