@@ -24,8 +24,8 @@ import torch
 from . import _validation as _v
 from .device import generator
 
-__all__ = ["History", "minimize", "train_free", "train_linear", "train_mlp", "MLP",
-           "orthonormalize", "train_stiefel"]
+__all__ = ["History", "minimize", "train_free", "train_whitened", "train_linear",
+           "train_mlp", "MLP", "orthonormalize", "train_stiefel"]
 
 
 @dataclass
@@ -178,6 +178,86 @@ def train_free(loss: Callable[[torch.Tensor], torch.Tensor], n: int, K: int, *,
     Z = _start((n, K), seed, init_scale, dtype, device)
     hist = minimize(lambda: loss(Z), [Z], **kw)
     return Z.detach(), hist
+
+
+def train_whitened(loss: Callable[[torch.Tensor], torch.Tensor], n: int, K: int, *,
+                   seed: int = 0, dtype: torch.dtype = torch.float64,
+                   device: Any = None, **kw: Any) -> tuple[torch.Tensor, History]:
+    r"""Minimise ``loss(Z)`` under the hard constraint :math:`C(Z) = I_K` (R9).
+
+    The constraint is built into the parametrisation: a free
+    :math:`Y \in \mathbb{R}^{N\times K}` is mapped to
+
+    .. math:: Z(Y) = \sqrt N\,\operatorname{qf}(HY) = \sqrt N\, H Y R^{-1},
+              \qquad R^\top R = Y^\top H Y,
+
+    with :math:`\operatorname{qf}` the orthonormal QR factor of
+    :func:`orthonormalize` (:math:`R` upper triangular with positive
+    diagonal, i.e. the Cholesky factor of :math:`Y^\top H Y`).  The columns
+    of :math:`Z(Y)` lie in :math:`\mathbf 1^\perp`, so
+    :math:`C(Z) = Z^\top H Z / N = I_K` exactly for every :math:`Y` with
+    :math:`\operatorname{rank}(HY) = K`, and ``loss(Z(Y))`` is minimised
+    over :math:`Y` with :func:`minimize` (L-BFGS by default).  Every
+    centred :math:`Z` with :math:`C(Z) = I` is reached (take :math:`Y = Z`),
+    so the minimum over :math:`Y` is the constrained minimum over centred
+    :math:`Z`; for a loss that does not change when a constant row is added
+    (such as the invariance term, since :math:`L\mathbf 1 = 0`) it is the
+    constrained minimum over all :math:`Z`.  Used for VICReg with hard
+    variance/covariance constraints (:ref:`ch-vicreg`).
+
+    Parameters
+    ----------
+    loss : callable
+        ``loss(Z)`` returns a scalar tensor for ``Z`` of shape ``(n, K)``.
+    n : int >= 2
+        Number of rows :math:`N`.
+    K : int, 1 <= K <= n - 1
+        Number of columns (a centred ``n x K`` matrix has rank at most
+        ``n - 1``).
+    seed : int
+        The start is ``Y = randn(n, K)`` from this seed (drawn on the CPU).
+    dtype, device
+        Of ``Y`` (float64 and the CPU by default).
+    **kw
+        Passed to :func:`minimize` (``max_iter``, ``gtol``, ...); ``gtol``
+        bounds the largest entry of :math:`\partial\,\mathrm{loss}/\partial Y`.
+
+    Returns
+    -------
+    Z : (n, K) tensor, detached, centred, with :math:`C(Z) = I_K` to rounding.
+    history : History
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not an int >= 2 or ``K`` not an int in ``[1, n - 1]``.
+    RuntimeError
+        If the gradient criterion is not met (see :func:`minimize`).
+
+    Notes
+    -----
+    :math:`Z(Y)` does not change when :math:`Y` is replaced by :math:`YA`
+    (:math:`A` upper triangular with positive diagonal) or by
+    :math:`Y + \mathbf 1 b^\top`, so the minimiser over :math:`Y` is not
+    isolated; L-BFGS does not need it to be.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sslspec_lib.losses import covariance
+    >>> Z, h = train_whitened(lambda Z: Z[0].pow(2).sum(), 5, 2)
+    >>> torch.allclose(covariance(Z), torch.eye(2, dtype=torch.float64))
+    True
+    """
+    f = "train_whitened"
+    n = _v.check_int(n, "n", f, 2)
+    K = _v.check_int(K, "K", f, 1, n - 1)
+    Y = _start((n, K), seed, 1.0, dtype, device)
+    hist = minimize(lambda: loss(n ** 0.5 * orthonormalize(Y - Y.mean(dim=0, keepdim=True))),
+                    [Y], **kw)
+    with torch.no_grad():
+        Z = n ** 0.5 * orthonormalize(Y - Y.mean(dim=0, keepdim=True))
+    return Z, hist
 
 
 def train_linear(loss: Callable[[torch.Tensor], torch.Tensor], X: Any, K: int, *,
