@@ -13,7 +13,7 @@ from . import _validation as _v
 
 
 def sign_flip(U: torch.Tensor) -> torch.Tensor:
-    """Flip column signs so that each column's largest-|entry| is positive."""
+    """Flip column signs so that each column's largest-magnitude entry is positive."""
     if U.numel() == 0:
         return U
     idx = U.abs().argmax(dim=0)

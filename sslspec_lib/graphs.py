@@ -5,7 +5,7 @@ non-negative; :math:`G_{ij} > 0` iff rows :math:`i` and :math:`j` form a
 positive pair.  From it come the degree matrix :math:`D = \operatorname{diag}(G\mathbf 1)`,
 the (unnormalised) Laplacian :math:`L = D - G` and, independently of
 :math:`G`, the centering matrix :math:`H = I - \mathbf 1\mathbf 1^\top/N`
-(setting of :ref:`ch-notation`; PAPER_MAP "Setting and notation").
+(:ref:`ch-notation`).
 
 Row order for augmentations is **sample-major**: row ``i * V + v`` is view
 ``v`` of sample ``i``.

@@ -21,7 +21,7 @@ Conventions (fixed; tests and chapters rely on them):
   SciPy on the CPU);
 * columns are in the order of the kept eigenvalues (ascending for local
   methods, descending for global ones);
-* each returned column's largest-|entry| is positive (the rule of
+* each returned column's largest-magnitude entry is positive (the rule of
   scikit-learn's ``_deterministic_vector_sign_flip`` and ``svd_flip``); for
   CCA the rule is applied to ``Wa`` and the same flip to ``Wb``;
 * covariances are biased (divided by :math:`N`), as :math:`C(Z) = Z^\top H Z/N`;
@@ -154,7 +154,7 @@ def _top_eigen_embedding(B: torch.Tensor, K: int, func: str, *, what: str
             UserWarning, stacklevel=3)
     check_gap(lam, K, func, what=f"eigenvalues of {what}",
               relevant=bool(kept[-1] > _NEG_RTOL * scale))
-    # Signs first (largest-|entry| positive, as svd_flip), then the scale.
+    # Signs first (largest-magnitude entry positive, as svd_flip), then the scale.
     return sign_flip(U[:, :K]) * kept.clamp(min=0).sqrt()
 
 
@@ -216,7 +216,7 @@ def laplacian_eigenmaps(G: Any, K: int, *, constraint: str = "degree") -> torch.
     Returns
     -------
     Z : torch.Tensor, shape (N, K)
-        Columns by ascending eigenvalue, each column's largest-|entry|
+        Columns by ascending eigenvalue, each column's largest-magnitude entry
         positive.  ``"degree"``: :math:`Z^\top D Z = I`,
         :math:`Z^\top D\mathbf 1 = 0` — the scaling and signs of
         scikit-learn's ``spectral_embedding(G, norm_laplacian=True,
@@ -309,7 +309,7 @@ def lpp(X: Any, G: Any, K: int, *, constraint: str = "degree") -> torch.Tensor:
     Returns
     -------
     W : torch.Tensor, shape (D, K)
-        Columns by ascending eigenvalue, each column's largest-|entry|
+        Columns by ascending eigenvalue, each column's largest-magnitude entry
         positive, :math:`W^\top B W = I`.
 
     Raises
@@ -382,7 +382,7 @@ def classical_mds(D: Any, K: int, *, squared: bool = False) -> torch.Tensor:
     Returns
     -------
     Y : torch.Tensor, shape (N, K)
-        Columns by descending eigenvalue, each column's largest-|entry|
+        Columns by descending eigenvalue, each column's largest-magnitude entry
         positive (scikit-learn's ``svd_flip`` rule); centred.  As
         ``sklearn.manifold.ClassicalMDS(metric="precomputed")``.
 
@@ -435,7 +435,7 @@ def kernel_pca(Kmat: Any, K: int, *, center: bool = True) -> torch.Tensor:
     Returns
     -------
     Y : torch.Tensor, shape (N, K)
-        Columns by descending eigenvalue, each column's largest-|entry|
+        Columns by descending eigenvalue, each column's largest-magnitude entry
         positive; as ``KernelPCA(n_components=K, kernel="precomputed")
         .fit_transform(Kmat)`` for kept eigenvalues above rounding
         (scikit-learn zeroes eigenvalues below ``1e-12`` times the largest).
@@ -551,7 +551,7 @@ def cca(Xa: Any, Xb: Any, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     rho : torch.Tensor, shape (K,)
         Canonical correlations, descending, in [0, 1].  Each pair is
         positively correlated; its sign is fixed by making the
-        largest-|entry| of the column of ``Wa`` positive.
+        largest-magnitude entry of the column of ``Wa`` positive.
         :math:`W_a^\top\Sigma_{aa}W_a = W_b^\top\Sigma_{bb}W_b = I`,
         :math:`W_a^\top\Sigma_{ab}W_b = \operatorname{diag}(\rho)`.
 
@@ -580,7 +580,7 @@ def cca(Xa: Any, Xb: Any, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     U, rho, Vh = torch.linalg.svd(Sa @ (Xa.T @ Xb / n) @ Sb, full_matrices=False)
     check_gap(rho, K, f, what="canonical correlations")
     Wa, Wb = Sa @ U[:, :K], Sb @ Vh[:K].T
-    # One flip per pair: the largest-|entry| of Wa's column positive; the same
+    # One flip per pair: the largest-magnitude entry of Wa's column positive; the same
     # flip of Wb's column keeps the pair's correlation rho_k >= 0.
     idx = Wa.abs().argmax(dim=0)
     flip = torch.sign(Wa[idx, torch.arange(K, device=Wa.device)])
@@ -610,7 +610,7 @@ def lda(X: Any, y: Any, K: int) -> torch.Tensor:
     Returns
     -------
     W : torch.Tensor, shape (D, K)
-        Columns by descending eigenvalue, each column's largest-|entry|
+        Columns by descending eigenvalue, each column's largest-magnitude entry
         positive, :math:`W^\top S_w W = I`.  Spans the same subspace as
         ``LinearDiscriminantAnalysis(solver="eigen").scalings_[:, :K]``
         (whose :math:`S_w` is the prior-weighted class covariance, the same

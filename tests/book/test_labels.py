@@ -3,7 +3,7 @@
 Sphinx labels are global to the book, so a generic label (`theorem1`) collides sooner
 or later. Every `{prf:...}` label carries its kind as a prefix (`thm-vicreg-smooth-optimum`),
 every directive name is lower case, and every theorem names the result of the paper it
-proves (R1-R18, PAPER_MAP), so that a reader and the ledger can find it.
+proves (R1-R18, see the ledger), so that a reader and the ledger can find it.
 """
 
 import json
@@ -164,7 +164,7 @@ def test_labels_are_unique():
 def test_theorems_name_their_result():
     bad = r_id_problems(all_blocks())
     assert not bad, (
-        "every {prf:theorem} names the result it proves (R1-R18 of PAPER_MAP) in its "
+        "every {prf:theorem} names the result it proves (R1-R18) in its "
         "title or first line, e.g. 'VICReg smooth optimum (R10)'; state a supporting "
         "result without an id as a {prf:lemma}:\n" + "\n".join(bad)
     )

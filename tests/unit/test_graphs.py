@@ -51,7 +51,7 @@ def test_augmentation_graph_rows_are_not_view_major():
 
 
 def test_augmentation_graph_laplacian_spectrum():
-    # PAPER_MAP R10: for cliques of size V, spec(L) = {0 (x N'), V (x N - N')}.
+    # R10: for cliques of size V, spec(L) = {0 (x N'), V (x N - N')}.
     n_samples, n_views = 4, 3
     lam = torch.linalg.eigvalsh(graphs.laplacian(graphs.augmentation_graph(n_samples, n_views)))
     expected = torch.tensor([0.0] * n_samples + [float(n_views)] * (n_samples * (n_views - 1)),
