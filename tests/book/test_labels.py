@@ -25,10 +25,13 @@ PREFIX_OF_KIND = {
     "definition": "def-",
     "assumption": "asm-",
     "example": "ex-",
+    "remark": "rem-",
+    "algorithm": "alg-",
 }
 ALLOWED_PREFIXES = ("thm-", "lem-", "prop-", "cor-", "def-", "asm-", "eq-", "fig-", "ex-", "rem-", "alg-")
-# Results are referred to by label, so these must have one.
-NEED_LABEL = set(PREFIX_OF_KIND) - {"example"}
+# Every block needs a label: results are referred to by label, and sphinx-proof
+# gives an unlabelled block an automatic one (`remark-1`) that collides across pages.
+NEED_LABEL = set(PREFIX_OF_KIND)
 LABEL_RE = re.compile(r"^[a-z][a-z0-9]*-[a-z0-9]+(?:-[a-z0-9]+)*$")
 R_ID_RE = re.compile(r"\bR\d+\b")
 OPEN_RE = re.compile(r"^\s*(?P<fence>`{3,}|:{3,})\{(?P<name>prf:[^}]*)\}\s*(?P<title>.*)$", re.IGNORECASE)
