@@ -172,27 +172,54 @@ def vicreg_constrained_optimum(G: Any, K: int, *,
     return Z, Details(lam, torch.ones_like(lam), float(2 * n * lam.sum()))
 
 
-def vicreg_hinge_optimum(G: Any, K: int, alpha: float, *,
-                         return_details: bool = False) -> Any:
+def vicreg_hinge_optimum(G: Any, K: int, alpha: float, *, eps: float = 0.0,
+                         unbiased: bool = False, return_details: bool = False) -> Any:
     r"""Diagonal approximation of the optimum of hinge-variance VICReg (R11).
 
-    **Approximate.**  For the loss
+    **Approximate** for the reference loss (see below).  For the loss
 
-    .. math:: \frac{\alpha}{N}\sum_{ij}G_{ij}\|z_i - z_j\|^2
-              + \sum_k \max\bigl(0, 1 - \sqrt{C_{kk}}\bigr)
+    .. math:: \ell(Z) = \frac{\alpha}{N}\sum_{ij}G_{ij}\|z_i - z_j\|^2
+              + \sum_k \max\bigl(0, 1 - \sqrt{\rho\, C_{kk} + \epsilon}\bigr),
+              \qquad C = C(Z) = Z^\top H Z/N,
 
-    restricted to representations whose covariance :math:`C(Z)` is diagonal
-    in the eigenbasis of :math:`L` (no covariance term, :math:`\epsilon = 0`,
-    variance summed over dimensions with unit weight), each direction
-    minimises :math:`2\alpha\lambda c + \max(0, 1 - \sqrt c)`, so
+    with :math:`\rho = N/(N-1)` if ``unbiased`` (the reference's variance)
+    else :math:`\rho = 1`, minimised over representations whose covariance
+    :math:`C(Z)` is **diagonal**, the minimiser is
+    :math:`Z = \sqrt N U\operatorname{diag}(\sqrt c)`, :math:`U` the
+    eigenvectors of :math:`L` for its :math:`K` smallest eigenvalues
+    :math:`\lambda_k` on :math:`\mathbf 1^\perp`, and each direction
+    minimises :math:`2\alpha\lambda c + \max(0, 1 - \sqrt{\rho c + \epsilon})`:
 
-    .. math:: c_k = 1 \text{ if } \lambda_k \le \tfrac{1}{4\alpha},
-              \qquad c_k = \frac{1}{16\alpha^2\lambda_k^2} \text{ otherwise}.
+    .. math:: c_k = \frac{1-\epsilon}{\rho} \text{ if } \lambda_k \le \frac{\rho}{4\alpha},
+              \qquad c_k = \max\Bigl(0,\ \frac{\rho}{16\alpha^2\lambda_k^2}
+              - \frac{\epsilon}{\rho}\Bigr) \text{ otherwise}.
 
-    No direction collapses fully.  The reference implementation differs in
-    every one of these assumptions (a mean over dimensions, weights 25/25/1,
-    :math:`\epsilon = 10^{-4}`, a finite covariance weight); how far its true
-    optimum is from this prediction is measured in :ref:`ch-vicreg-hinge`.
+    With the defaults (:math:`\epsilon = 0`, :math:`\rho = 1`, the paper's
+    simplified form) this is :math:`c_k = 1` or :math:`1/(16\alpha^2\lambda_k^2)`
+    and no direction collapses fully; with :math:`\epsilon > 0` the
+    directions with :math:`\lambda_k \ge \rho/(4\alpha\sqrt\epsilon)`
+    collapse (:math:`c_k = 0`).
+
+    The reference loss :func:`sslspec_lib.losses.vicreg_hinge` with weights
+    :math:`(\lambda_s, \lambda_v, \lambda_c)` equals
+    :math:`\frac{\lambda_v}{K}\ell(Z)` plus its covariance term, for
+    :math:`\alpha = \lambda_s/\lambda_v`.  Its covariance weight is finite,
+    so its minimiser need not have a diagonal :math:`C`; how far it is from
+    this prediction is measured in :ref:`ch-vicreg-hinge`.
+
+    Parameters
+    ----------
+    G : (N, N) array_like, a valid relation matrix.
+    K : int, 1 <= K <= N - 1
+    alpha : float > 0
+        Invariance weight (``sim_coeff / std_coeff`` for the reference loss).
+    eps : float, 0 <= eps < 1
+        Added to the variance inside the square root (reference: 1e-4).
+    unbiased : bool, default False
+        Whether the hinge reads the unbiased variance :math:`\rho C_{kk}`.
+    return_details : bool
+        Also return a :class:`Details`; its ``loss`` is :math:`\ell` at the
+        returned point.
 
     Returns
     -------
@@ -202,13 +229,18 @@ def vicreg_hinge_optimum(G: Any, K: int, alpha: float, *,
     -----
     UserWarning
         If some kept :math:`\lambda_k = 0` (``G`` disconnected): on such a
-        direction every :math:`c \ge 1` is optimal, and ``c = 1`` is returned;
-        and on a tie at the cut.
+        direction every :math:`c \ge (1-\epsilon)/\rho` is optimal, and that
+        smallest one is returned; and on a tie at the cut.
     """
     f = "vicreg_hinge_optimum"
     G, K = _graph_and_K(G, K, f)
     alpha = _v.check_positive(alpha, "alpha", f)
+    eps = _v.check_positive(eps, "eps", f, allow_zero=True)
+    if eps >= 1:
+        raise ValueError(f"The 'eps' parameter of {f} must be a finite real number "
+                         f"in [0, 1). Got {eps!r} instead.")
     n = G.shape[0]
+    rho = n / (n - 1) if unbiased else 1.0
     # Smallest eigenvalues of L on 1-perp (ascending).
     lam, U = eigh_centered(laplacian(G))
     check_gap(lam, K, f, what="Laplacian eigenvalues")
@@ -217,15 +249,16 @@ def vicreg_hinge_optimum(G: Any, K: int, alpha: float, *,
     if bool((lam.abs() <= tol).any()):
         _v.warn_non_unique(
             f, "some kept Laplacian eigenvalues are 0 (G is disconnected); on "
-            "those directions the loss is flat for every c >= 1, and c = 1 is "
-            "returned.")
+            "those directions the loss is flat for every c >= (1 - eps) / rho, "
+            "and that smallest c is returned.")
     lam_pos = lam.clamp(min=0.0)
-    c = torch.where(lam_pos <= 1 / (4 * alpha), torch.ones_like(lam),
-                    1.0 / (16 * alpha ** 2 * lam_pos.clamp(min=tol) ** 2))
+    kink = torch.full_like(lam, (1.0 - eps) / rho)
+    hinge = (rho / (16 * alpha ** 2 * lam_pos.clamp(min=tol) ** 2) - eps / rho).clamp(min=0.0)
+    c = torch.where(lam_pos <= rho / (4 * alpha), kink, hinge)
     Z = n ** 0.5 * U * c.sqrt()
     if not return_details:
         return Z
-    loss = (2 * alpha * lam_pos * c + torch.clamp(1 - c.sqrt(), min=0)).sum()
+    loss = (2 * alpha * lam_pos * c + torch.clamp(1 - (rho * c + eps).sqrt(), min=0)).sum()
     return Z, Details(lam, c, float(loss))
 
 

@@ -140,9 +140,12 @@ def vicreg(Z: Any, G: Any, alpha: float) -> torch.Tensor:
     return alpha / n * invariance(Z, G) + (C - eye).pow(2).sum()
 
 
-def _vicreg_var_cov(blocks: list[torch.Tensor], eps: float
+def _vicreg_var_cov(blocks: list[torch.Tensor], eps: float, unbiased: bool = True
                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Reference variance (mean over blocks) and covariance (sum over blocks)."""
+    """Reference variance (mean over blocks) and covariance (sum over blocks).
+
+    ``unbiased=True`` divides by ``m - 1`` (the reference); ``False`` by ``m``.
+    """
     var_terms, cov_terms = [], []
     for b in blocks:
         m, k = b.shape
@@ -150,9 +153,10 @@ def _vicreg_var_cov(blocks: list[torch.Tensor], eps: float
             raise ValueError("each view block needs at least 2 rows for an "
                              f"unbiased variance; got {m}.")
         bc = b - b.mean(dim=0, keepdim=True)
-        std = torch.sqrt(bc.var(dim=0) + eps)  # unbiased, as the reference
+        div = m - 1 if unbiased else m
+        std = torch.sqrt(bc.var(dim=0, correction=m - div) + eps)  # unbiased: the reference
         var_terms.append(torch.relu(1 - std).mean())
-        cov = bc.T @ bc / (m - 1)
+        cov = bc.T @ bc / div
         off = cov - torch.diag(torch.diagonal(cov))
         cov_terms.append(off.pow(2).sum() / k)
     return torch.stack(var_terms).mean(), torch.stack(cov_terms).sum()
@@ -160,7 +164,8 @@ def _vicreg_var_cov(blocks: list[torch.Tensor], eps: float
 
 def vicreg_hinge(Z: Any, G: Any, *, sim_coeff: float = 25.0,
                  std_coeff: float = 25.0, cov_coeff: float = 1.0,
-                 eps: float = 1e-4, n_views: int | None = None) -> torch.Tensor:
+                 eps: float = 1e-4, n_views: int | None = None,
+                 unbiased: bool = True) -> torch.Tensor:
     r"""VICReg with the original hinge variance term, relation-matrix form (R11).
 
     .. math:: \ell(Z) = \frac{\lambda_s}{NK}\sum_{ij}G_{ij}\|z_i - z_j\|^2
@@ -168,7 +173,7 @@ def vicreg_hinge(Z: Any, G: Any, *, sim_coeff: float = 25.0,
         + \lambda_c\,\frac1K\sum_{k\neq l}\hat C_{kl}^2,
 
     with :math:`\hat\sigma^2_k, \hat C` the **unbiased** variance and
-    covariance, :math:`(\lambda_s, \lambda_v, \lambda_c) =`
+    covariance (by default; see ``unbiased``), :math:`(\lambda_s, \lambda_v, \lambda_c) =`
     ``(sim_coeff, std_coeff, cov_coeff)``.  With ``n_views=None`` the
     statistics are those of all :math:`N` rows; with ``n_views=V`` they are
     taken per view block (rows ``v::V``), the variance term averaged over the
@@ -187,6 +192,14 @@ def vicreg_hinge(Z: Any, G: Any, *, sim_coeff: float = 25.0,
         Added to the variance inside the square root (reference: 1e-4).
     n_views : int or None
         Read view blocks from the sample-major row order.
+    unbiased : bool, default True
+        Divide the variance and covariance by :math:`m - 1` (the reference,
+        :math:`m` rows per block) or, with ``False``, by :math:`m`, the
+        biased :math:`C(Z) = Z^\top H Z/N` of the closed forms.  With
+        ``sim_coeff = alpha * K``, ``std_coeff = K``, ``eps = 0`` and
+        ``unbiased=False`` the first two terms are the paper's simplified
+        form :math:`\frac{\alpha}{N}\sum_{ij}G_{ij}\|z_i - z_j\|^2 +
+        \sum_k \max(0, 1 - \sqrt{C_{kk}})` (:ref:`ch-vicreg-hinge`).
     """
     f = "vicreg_hinge"
     Z, G = _prep(Z, G, f)
@@ -194,7 +207,7 @@ def vicreg_hinge(Z: Any, G: Any, *, sim_coeff: float = 25.0,
                       ("cov_coeff", cov_coeff), ("eps", eps)):
         _v.check_positive(val, name, f, allow_zero=True)
     n, k = Z.shape
-    var, cov = _vicreg_var_cov(_blocks(Z, n_views, f), eps)
+    var, cov = _vicreg_var_cov(_blocks(Z, n_views, f), eps, bool(unbiased))
     return sim_coeff * invariance(Z, G) / (n * k) + std_coeff * var + cov_coeff * cov
 
 
