@@ -119,8 +119,10 @@ def knn_graph(X: Any, k: int) -> torch.Tensor:
     :math:`i` (Euclidean, the point itself excluded) **or** :math:`i` among
     those of :math:`j`; zero diagonal.  The union symmetrisation is the one
     used by Laplacian Eigenmaps (R5) and scikit-learn's
-    ``SpectralEmbedding(affinity="nearest_neighbors")``.  Distance ties are
-    broken by the row index (stable sort), so the graph is deterministic.
+    ``SpectralEmbedding(affinity="nearest_neighbors")``.  Distances are
+    computed on the CPU without the matrix-product shortcut and ties are
+    broken by the row index (stable sort), so the graph is the same on every
+    device.
 
     Parameters
     ----------
@@ -135,12 +137,16 @@ def knn_graph(X: Any, k: int) -> torch.Tensor:
     X = _v.check_matrix(X, "X", f)
     n = X.shape[0]
     k = _v.check_int(k, "k", f, 1, n - 1)
-    d2 = torch.cdist(X, X).pow(2)
-    d2.fill_diagonal_(float("inf"))
-    idx = torch.sort(d2, dim=1, stable=True).indices[:, :k]
-    G = torch.zeros(n, n, dtype=X.dtype, device=X.device)
+    # Distances on the CPU without the matrix-product shortcut: exact ties (say,
+    # pixels on a grid of 1/16) stay exact, so the graph is the same on every
+    # device and thread count.
+    Xc = X.detach().cpu()
+    d = torch.cdist(Xc, Xc, compute_mode="donot_use_mm_for_euclid_dist")
+    d.fill_diagonal_(float("inf"))
+    idx = torch.sort(d, dim=1, stable=True).indices[:, :k]
+    G = torch.zeros(n, n, dtype=X.dtype)
     G.scatter_(1, idx, 1.0)
-    return torch.maximum(G, G.T)
+    return torch.maximum(G, G.T).to(X.device)
 
 
 def degree(G: Any) -> torch.Tensor:
