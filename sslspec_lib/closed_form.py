@@ -4,7 +4,7 @@ Conventions (fixed; tests and chapters rely on them):
 
 * rows are sample-major; :math:`C(Z) = Z^\top H Z / N` (biased);
 * the free rotation :math:`Q` of every optimum is fixed to :math:`I`, columns
-  are in the order of the kept eigenvalues, and each column's largest-|entry|
+  are in the order of the kept eigenvalues, and each column's largest-magnitude entry
   is positive;
 * returned tensors are float64 for float64 input, on the input's device;
 * where the minimiser is not unique (a tie at the cut), a ``UserWarning``

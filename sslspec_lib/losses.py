@@ -6,7 +6,7 @@ they are the objects the closed forms of :mod:`sslspec_lib.closed_form`
 minimise.  Two-view reference forms take the two views ``za, zb`` (each
 :math:`N' \times K`, row ``i`` of both is sample ``i``) and reproduce the
 published implementations, so that the scaling between the two families can
-be stated and tested (PAPER_MAP "Losses in relation-matrix form").
+be stated and tested (:ref:`ch-losses`).
 
 Scalings with ``G = augmentation_graph(N', 2)`` and ``Z`` the sample-major
 interleaving of ``za, zb`` (``Z[0::2] = za``, ``Z[1::2] = zb``), :math:`N = 2N'`:
@@ -70,7 +70,7 @@ def _blocks(Z: torch.Tensor, n_views: int | None, func: str) -> list[torch.Tenso
 def covariance(Z: Any) -> torch.Tensor:
     r"""Covariance of a representation, :math:`C(Z) = Z^\top H Z / N` (biased).
 
-    The convention of every closed form in this library (PAPER_MAP "Setting").
+    The convention of every closed form in this library (:ref:`ch-notation`).
     """
     Z = _v.check_matrix(Z, "Z", "covariance")
     Zc = Z - Z.mean(dim=0, keepdim=True)
