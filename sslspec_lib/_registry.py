@@ -1,5 +1,9 @@
 """Which library functions serve which result of the paper (ids R1–R18 of the book's ledger).
 
+Each entry has a ``title`` (MyST, shown in the ledger), the ``chapter``
+label that proves it (None while it is not written), the ``functions`` that
+implement it, and optionally a ``note`` on how exactly it holds.
+
 Read by the book's ledger and by the tests (every public function must be
 registered, must name its R-id in its docstring, and must have bad-input
 cases).  Chapter labels are the notebooks' top labels.
@@ -25,14 +29,17 @@ RESULTS: dict[str, dict[str, object]] = {
            "functions": ["closed_form.vicreg_constrained_optimum", "train.train_whitened"]},
     "R10": {"title": r"Smooth VICReg closed form: $c_k = \max(0, 1 - \alpha\lambda_k)$, rank set by $\alpha$", "chapter": "ch-vicreg",
             "functions": ["losses.vicreg", "closed_form.vicreg_optimum"]},
-    "R11": {"title": "VICReg with the original hinge variance term: diagonal approximation", "chapter": "ch-vicreg-hinge",
+    "R11": {"title": "VICReg with the original hinge variance term: diagonal approximation", "note": "approximate: exact only for a diagonal covariance; the reference weights land 0.54 times below the prediction",
+            "chapter": "ch-vicreg-hinge",
             "functions": ["losses.vicreg_hinge", "losses.vicreg_two_view",
                           "closed_form.vicreg_hinge_optimum"]},
-    "R12": {"title": "SimCLR recovers a global method", "chapter": "ch-contrastive",
+    "R12": {"title": "SimCLR recovers a global method", "note": "exact for K >= N'-1; K < N'-1 only measured",
+            "chapter": "ch-contrastive",
             "functions": ["losses.info_nce", "losses.nt_xent", "closed_form.simclr_optimum"]},
     "R13": {"title": "Spectral contrastive closed form", "chapter": "ch-contrastive",
             "functions": ["closed_form.spectral_contrastive_optimum"]},
-    "R14": {"title": "BarlowTwins and CCA", "chapter": "ch-barlow-twins",
+    "R14": {"title": "BarlowTwins and CCA", "note": "exact for K <= N'-1, and beyond it for 0 <= lambd <= 1",
+            "chapter": "ch-barlow-twins",
             "functions": ["losses.barlow_twins", "losses.barlow_twins_two_view",
                           "closed_form.barlow_twins_optimum"]},
     "R15": {"title": r"Linear regime: optimal $W$ (LPP with the covariance constraint, linear spectral contrastive, linear CCA)", "chapter": "ch-linear-regime",
