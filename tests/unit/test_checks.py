@@ -1,0 +1,124 @@
+"""Unit tests of :mod:`sslspec_lib.checks` (the book's check recorder) and the seed derivation."""
+import json
+import math
+
+import pytest
+import torch
+
+from sslspec_lib import checks, device
+
+
+@pytest.fixture
+def session(tmp_path, monkeypatch):
+    monkeypatch.setenv(checks.DIR_VAR, str(tmp_path))
+    monkeypatch.setenv(checks.RUN_VAR, "unit")
+    monkeypatch.delenv(device.SEED_VAR, raising=False)
+    s = checks.start("part9/example")
+    yield s
+    checks._session = None
+
+
+def test_check_passes_prints_and_records(session, capsys):
+    margin = checks.check("R3", "gap to the bound", 1e-9, 1e-7)
+    assert margin == pytest.approx(100.0)
+    assert capsys.readouterr().out == "[R3] gap to the bound: pass\n"
+    (entry,) = checks.records("unit")
+    assert entry["rid"] == "R3" and entry["notebook"] == "part9/example"
+    assert entry["measured"] == pytest.approx(1e-9) and entry["tol"] == pytest.approx(1e-7)
+    assert entry["sense"] == "below" and entry["passed"] and entry["run"] == "unit"
+    assert entry["device"] == "cpu" and entry["dtype"] == "float64" and entry["base_seed"] == 0
+    assert {"MKL_CBWR", "OMP_NUM_THREADS", "torch_threads", "cpu_capability"} <= set(
+        entry["environment"])
+
+
+def test_failed_check_raises_with_the_numbers_and_is_recorded(session, capsys):
+    with pytest.raises(checks.CheckFailed, match=r"\[R10\] loss gap: measured 0\.002, "
+                                                 r"required < 0\.001 \(margin 0\.5\)"):
+        checks.check("R10", "loss gap", torch.tensor(2e-3, dtype=torch.float64), 1e-3)
+    assert capsys.readouterr().out == ""
+    (entry,) = checks.records("unit")
+    assert not entry["passed"]
+
+
+def test_lower_bound_checks_and_nan(session):
+    assert checks.check("R3", "angle between runs", 1.5, 0.5, sense="above") == pytest.approx(3)
+    with pytest.raises(checks.CheckFailed, match="required > 2"):
+        checks.check("R3", "angle", 1.0, 2.0, sense="above")
+    with pytest.raises(checks.CheckFailed):
+        checks.check("R3", "nan error", float("nan"), 1.0)
+    # an exactly zero error has an infinite margin, recorded as null
+    assert math.isinf(checks.check("R3", "zero", 0.0, 1e-12, quiet=True))
+    assert checks.records("unit")[-1]["margin"] is None
+
+
+def test_check_true_for_symbolic_verdicts(session, capsys):
+    assert checks.check_true("R1", "identity holds", True, kind="symbolic")
+    assert capsys.readouterr().out == "[R1] identity holds: pass\n"
+    with pytest.raises(checks.CheckFailed, match=r"\[R1\] wrong claim: does not hold"):
+        checks.check_true("R1", "wrong claim", False)
+    kinds = [e["kind"] for e in checks.records("unit")]
+    assert kinds == ["symbolic", "claim"]
+
+
+@pytest.mark.parametrize("args, match", [
+    (("3", "x", 1.0, 2.0), "result id"),
+    (("R3", "x", 1.0, 0.0), "positive and finite"),
+    (("R3", "x", 1.0, float("inf")), "positive and finite"),
+    (("R3", "x", torch.ones(2), 1.0), "must be a scalar"),
+    (("R3", "x", "abc", 1.0), "real number"),
+])
+def test_bad_input(session, args, match):
+    with pytest.raises(ValueError, match=match):
+        checks.check(*args)
+
+
+def test_bad_sense_and_notebook(session):
+    with pytest.raises(ValueError, match="sense must be"):
+        checks.check("R3", "x", 1.0, 2.0, sense="less")
+    with pytest.raises(ValueError, match="without suffix"):
+        checks.start("part1/ky_fan.ipynb")
+
+
+def test_a_new_execution_replaces_the_record(session):
+    checks.check("R3", "a", 1.0, 2.0, quiet=True)
+    checks.start("part9/example")
+    checks.check("R3", "b", 1.0, 2.0, quiet=True)
+    assert [e["label"] for e in checks.records("unit")] == ["b"]
+
+
+def test_no_book_root_means_no_record(tmp_path, monkeypatch):
+    monkeypatch.delenv(checks.DIR_VAR, raising=False)
+    monkeypatch.chdir(tmp_path)
+    s = checks.start("part9/example")
+    assert s.path is None
+    checks.check("R3", "still asserts", 1.0, 2.0, quiet=True)
+    with pytest.raises(checks.CheckFailed):
+        checks.check("R3", "still asserts", 3.0, 2.0)
+    checks._session = None
+
+
+def test_derived_seeds(monkeypatch):
+    monkeypatch.delenv(device.SEED_VAR, raising=False)
+    assert device.base_seed() == 0
+    seeds = [device.derive_seed(k) for k in range(50)]
+    assert len(set(seeds)) == 50 and all(0 <= s < 2 ** 31 for s in seeds)
+    assert device.derive_seed(3) == device.derive_seed(3, base=0)  # deterministic
+    monkeypatch.setenv(device.SEED_VAR, "12345")
+    assert device.base_seed() == 12345
+    assert checks.seed(3) == device.derive_seed(3, base=12345) != seeds[3]
+    for bad in ("x1", "-3"):
+        monkeypatch.setenv(device.SEED_VAR, bad)
+        with pytest.raises(ValueError, match="SSLSPEC_SEED"):
+            device.base_seed()
+    with pytest.raises(ValueError, match="'k' parameter of derive_seed"):
+        device.derive_seed(-1, base=0)
+
+
+def test_start_seeds_the_global_generators(tmp_path, monkeypatch):
+    monkeypatch.setenv(checks.DIR_VAR, str(tmp_path))
+    monkeypatch.setenv(device.SEED_VAR, "7")
+    checks.start("part9/example")
+    a = torch.rand(3)
+    checks.start("part9/example")
+    assert torch.equal(a, torch.rand(3))
+    checks._session = None
