@@ -41,8 +41,9 @@ import torch
 
 from . import device as _device
 
-__all__ = ["CheckFailed", "Session", "start", "seed", "check", "check_true", "glue",
-           "records", "record_dir", "MIN_MARGIN", "RUN_VAR"]
+__all__ = ["CheckFailed", "Session", "start", "seed", "check", "check_true", "gap", "glue",
+           "records", "record_dir", "result_status", "ledger_summary", "ledger_checks",
+           "current_run", "MIN_MARGIN", "RUN_VAR"]
 
 #: Smallest margin (tolerance over measured error) a check should have here.
 MIN_MARGIN = 10.0
@@ -101,7 +102,7 @@ def record_dir(run: str | None = None) -> Path | None:
     folder above the working directory holding ``_toc.yml`` and
     ``sslspec_lib``; None if there is none (the library used elsewhere).
     """
-    run = run or os.environ.get(RUN_VAR, "").strip() or "interactive"
+    run = run or current_run()
     if os.sep in run or run.startswith("."):
         raise ValueError(f"{RUN_VAR}={run!r} must be a plain name (no path separator).")
     base = os.environ.get(DIR_VAR, "").strip()
@@ -109,6 +110,11 @@ def record_dir(run: str | None = None) -> Path | None:
         return Path(base) / run
     root = _book_root(Path.cwd().resolve())
     return None if root is None else root / "_build" / "checks" / run
+
+
+def current_run() -> str:
+    """The run named by ``$SSLSPEC_RUN`` (``interactive`` when unset)."""
+    return os.environ.get(RUN_VAR, "").strip() or "interactive"
 
 
 def _slug(notebook: str) -> str:
@@ -137,7 +143,7 @@ def start(notebook: str) -> Session:
                          f"chapters/ without suffix, e.g. 'part1_spectral/ky_fan'. Got {notebook!r}.")
     dev = _device.get()
     base = _device.base_seed()
-    run = os.environ.get(RUN_VAR, "").strip() or "interactive"
+    run = current_run()
     folder = record_dir(run)
     path = None
     if folder is not None:
@@ -316,6 +322,59 @@ def check_true(rid: str, label: str, condition: Any, *, kind: str = "claim",
     return True
 
 
+def gap(rid: str, label: str, measured: Any, *, above: float | None = None,
+        below: float | None = None, dtype: str = "float64", low_margin: str | None = None,
+        quiet: bool = False) -> float:
+    """Record a measured gap between a claim and what holds, asserting its range.
+
+    For results that hold only approximately (or under conditions): the
+    measured gap (a loss ratio, a distance to the prediction) is asserted to
+    lie in ``(above, below)`` -- ``above`` shows the gap is real (the claim
+    is *not* exact), ``below`` bounds it -- and recorded with
+    ``kind="gap"``, so the ledger calls the result *approximate* and shows
+    the gap.
+
+    Returns
+    -------
+    float
+        The margin: the smaller of ``measured / above`` and
+        ``below / measured`` (for the bounds given).
+
+    Raises
+    ------
+    CheckFailed
+        If the gap is outside its range.
+    ValueError
+        If neither bound is given.
+    """
+    rid = _check_rid(rid)
+    if above is None and below is None:
+        raise ValueError(f"gap {rid} ({label}): give 'above' and/or 'below': a measured gap "
+                         "is asserted to lie in a range.")
+    m = _as_float(measured, "measured", rid)
+    margins = []
+    ok = not math.isnan(m)
+    if above is not None:
+        a = _as_float(above, "above", rid)
+        ok = ok and m > a
+        margins.append(m / a if a > 0 else math.inf)
+    if below is not None:
+        b = _as_float(below, "below", rid)
+        ok = ok and m < b
+        margins.append(b / m if m > 0 else math.inf)
+    margin = min(margins)
+    _write(_entry(rid, label, "gap", measured=m, tol=None, sense="interval", passed=ok,
+                  above=above, below=below,
+                  margin=None if math.isinf(margin) else margin, dtype=dtype,
+                  low_margin=low_margin))
+    if not ok:
+        raise CheckFailed(f"[{rid}] {label}: measured gap {m:.6g} outside "
+                          f"({above}, {below}).")
+    if not quiet:
+        print(f"[{rid}] {label}: pass")
+    return margin
+
+
 def glue(name: str, value: Any) -> None:
     """Glue a computed value for the prose (myst-nb ``glue`` without display).
 
@@ -342,3 +401,75 @@ def records(run: str) -> list[dict[str, Any]]:
             if line.strip():
                 out.append(json.loads(line))
     return out
+
+
+# -- the ledger ---------------------------------------------------------------------------
+
+def _fmt(x: float | None, spec: str = ".2g") -> str:
+    return "—" if x is None else format(x, spec)
+
+
+def result_status(entries: list[dict[str, Any]]) -> str:
+    """Status of one result from its recorded checks.
+
+    ``"open"`` (nothing recorded), ``"failed"`` (a check failed),
+    ``"approximate: <gap> = <value>; ..."`` (every check passed and some
+    record a gap, see :func:`gap`) or ``"exact"``.
+    """
+    if not entries:
+        return "open"
+    if not all(e["passed"] for e in entries):
+        return "failed"
+    gaps = [e for e in entries if e["kind"] == "gap"]
+    if gaps:
+        return "approximate: " + "; ".join(f"{e['label']} = {e['measured']:.3g}" for e in gaps)
+    return "exact"
+
+
+def ledger_summary(run: str) -> str:
+    """Markdown: the run's environment and one row per result R1–R18 (the book's ledger)."""
+    from ._registry import RESULTS
+
+    record = records(run)
+    if not record:
+        head = (f"No check is recorded for run `{run}`: execute the chapters first "
+                "(`make book` or `make test` do).")
+    else:
+        env = record[0]["environment"]
+        head = (f"Run `{run}`: {len(record)} checks recorded, device `{record[0]['device']}`, "
+                f"base seed {record[0]['base_seed']}, CPU path `{env.get('cpu_capability')}`, "
+                f"`MKL_CBWR={env.get('MKL_CBWR') or 'unset'}`, {env.get('torch_threads')} "
+                f"thread(s), torch {env.get('torch')}.")
+    rows = ["| Id | Result | Chapter | Status | Checks | Smallest margin |",
+            "|---|---|---|---|---|---|"]
+    for rid, entry in RESULTS.items():
+        recs = [e for e in record if e["rid"] == rid]
+        chapter = f"{{ref}}`{entry['chapter']}`" if entry["chapter"] else "—"
+        status = result_status(recs)
+        if status == "failed":
+            status = "**failed**"
+        margins = [e["margin"] for e in recs if e["margin"] is not None]
+        smallest = _fmt(min(margins)) if margins else "—"
+        rows.append(f"| {rid} | {entry['title']} | {chapter} | {status} | {len(recs)} "
+                    f"| {smallest} |")
+    return head + "\n\n" + "\n".join(rows)
+
+
+def ledger_checks(run: str) -> str:
+    """Markdown: every check of the run with measured value, tolerance, margin and note."""
+    lines = ["| Id | Chapter | Check | Measured | Tolerance | Margin | Note |",
+             "|---|---|---|---|---|---|---|"]
+    for e in sorted(records(run), key=lambda e: (int(e["rid"][1:]), e["notebook"] or "")):
+        if e["kind"] in ("symbolic", "claim"):
+            measured, tol = e["kind"], "holds"
+        elif e["kind"] == "gap":
+            measured = f"{e['measured']:.3g}"
+            tol = f"({_fmt(e.get('above'))}, {_fmt(e.get('below'))})"
+        else:
+            measured = f"{e['measured']:.2g}"
+            tol = ("< " if e["sense"] == "below" else "> ") + f"{e['tol']:.2g}"
+        label = e["label"].replace("|", "/")
+        note = (e.get("low_margin") or "").replace("|", "/")
+        lines.append(f"| {e['rid']} | `{e['notebook']}` | {label} | {measured} | {tol} "
+                     f"| {_fmt(e['margin'])} | {note} |")
+    return "\n".join(lines)

@@ -122,3 +122,34 @@ def test_start_seeds_the_global_generators(tmp_path, monkeypatch):
     checks.start("part9/example")
     assert torch.equal(a, torch.rand(3))
     checks._session = None
+
+
+def test_gap_records_an_approximate_result(session, capsys):
+    assert checks.gap("R11", "loss ratio to the prediction", 0.54, above=0.1, below=0.9) == \
+        pytest.approx(0.9 / 0.54)
+    assert capsys.readouterr().out == "[R11] loss ratio to the prediction: pass\n"
+    with pytest.raises(checks.CheckFailed, match="outside"):
+        checks.gap("R11", "not a gap", 1e-9, above=1e-3)
+    with pytest.raises(ValueError, match="give 'above'"):
+        checks.gap("R11", "x", 1.0)
+    assert [e["kind"] for e in checks.records("unit")] == ["gap", "gap"]
+
+
+def test_ledger_status_and_tables(session):
+    assert checks.result_status([]) == "open"
+    checks.check("R3", "exact value", 1e-12, 1e-9, quiet=True)
+    checks.check_true("R3", "identity", True, quiet=True)
+    checks.gap("R11", "loss ratio", 0.54, above=0.1, below=0.9, quiet=True)
+    rec = checks.records("unit")
+    assert checks.result_status([e for e in rec if e["rid"] == "R3"]) == "exact"
+    assert checks.result_status([e for e in rec if e["rid"] == "R11"]) == \
+        "approximate: loss ratio = 0.54"
+    assert checks.result_status([{**rec[0], "passed": False}]) == "failed"
+    summary = checks.ledger_summary("unit")
+    assert "Run `unit`: 3 checks recorded" in summary
+    assert "| R3 |" in summary and "| exact | 2 | 1e+03 |" in summary
+    assert "| R18 |" in summary and "| open | 0 | — |" in summary
+    table = checks.ledger_checks("unit")
+    assert "| R3 | `part9/example` | exact value | 1e-12 | < 1e-09 | 1e+03 |  |" in table
+    assert "| identity | claim | holds |" in table and "(0.1, 0.9)" in table
+    assert "No check is recorded for run `nothing`" in checks.ledger_summary("nothing")
