@@ -26,7 +26,7 @@ from .device import generator
 
 __all__ = ["History", "minimize", "train_free", "train_whitened", "train_linear",
            "train_mlp", "MLP", "orthonormalize", "train_stiefel", "newton_polish",
-           "STALL_PATIENCE"]
+           "STALL_PATIENCE", "POLISH_MAX_PARAMS"]
 
 
 @dataclass
