@@ -17,6 +17,11 @@ and choose how to compute it:
   :func:`sslspec_lib._validation.check_sparse_graph`) with fewer than
   :data:`SPARSE_MIN_N` rows, or asking for more than a tenth of the spectrum,
   is densified and solved by the same dense code (same result, bit for bit);
+* a sparse union of :math:`N'` equal cliques of uniform weight (an
+  augmentation graph, in any row order; detected in :math:`O(N + \text{nnz})`)
+  has a known spectrum: its eigenpairs are written down in :math:`O(NK)`,
+  without a solver (eigenvalues :math:`0` / :math:`wV` of :math:`L`,
+  eigenvectors the centred group indicators, then within-group contrasts);
 * otherwise a Krylov solver (SciPy's ARPACK ``eigsh``, implicitly restarted
   Lanczos) runs on a matrix-free operator: shifted so that the wanted end is
   the *largest algebraic* one, projected off the trivial vector (exact
@@ -287,6 +292,83 @@ def _complete_multiplicities(matvec: Any, n: int, w: np.ndarray, V: np.ndarray, 
     return w, V
 
 
+def _clique_union(G: Any) -> tuple[np.ndarray, int, float] | None:
+    """(group label per row, V, w) if CSR ``G`` is N' disjoint V-cliques of weight w.
+
+    :math:`O(N + \text{nnz})`: every stored weight equals ``w``, no diagonal, every
+    row has ``V - 1`` entries and every connected component ``V`` rows (then
+    each component is a clique).  Labels are numbered by first row.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    if G.nnz == 0:
+        return None
+    w = float(G.data[0])
+    per_row = np.diff(G.indptr)
+    if not (G.data == w).all() or per_row.min() != per_row.max():
+        return None
+    V = int(per_row[0]) + 1
+    if G.diagonal().any():
+        return None
+    n_groups, lab = connected_components(G, directed=False)
+    if n_groups * V != G.shape[0] or np.bincount(lab).min() != V:
+        return None
+    _, first = np.unique(lab, return_index=True)
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(first.size)
+    return rank[lab], V, w
+
+
+def _householder_columns(p: int, cols: np.ndarray) -> np.ndarray:
+    """Columns ``cols`` (1..p-1) of the reflector of :func:`centered_basis` (p x len(cols))."""
+    v = np.full(p, -p ** -0.5)
+    v[0] += 1.0
+    v /= np.linalg.norm(v)
+    out = -2.0 * np.outer(v, v[cols])
+    out[cols, np.arange(cols.size)] += 1.0
+    return out
+
+
+def _clique_vectors(lab: np.ndarray, V: int, k: int, *, centered: bool) -> np.ndarray:
+    r"""``k`` orthonormal eigenvectors of a union of equal cliques, by construction.
+
+    First the group indicators (``centered``: a basis of their centred span,
+    the columns of a Householder reflector, as :func:`centered_basis`), each
+    scaled to unit norm; then within-group contrasts (a Householder basis of
+    :math:`\mathbf 1^\perp` in :math:`\mathbb R^V`, group by group).
+    :math:`O(Nk)` memory and time.
+    """
+    n = lab.size
+    n_groups = n // V
+    n_ind = n_groups - 1 if centered else n_groups
+    k1 = min(k, n_ind)
+    U = np.zeros((n, k))
+    if k1:
+        if centered:
+            B = _householder_columns(n_groups, np.arange(1, k1 + 1))
+        else:
+            B = np.eye(n_groups, k1)
+        U[:, :k1] = B[lab] / np.sqrt(V)
+    if k > k1:
+        order = np.argsort(lab, kind="stable")
+        pos = np.empty(n, dtype=np.int64)
+        pos[order] = np.arange(n) % V  # position of each row inside its group
+        C = _householder_columns(V, np.arange(1, V))
+        for c in range(k - k1):
+            g, j = divmod(c, V - 1)
+            rows = order[g * V:(g + 1) * V]
+            U[rows, k1 + c] = C[pos[rows], j]
+    return U
+
+
+def _clique_values(n_groups: int, V: int, m: int, first: float, second: float,
+                   centered: bool) -> torch.Tensor:
+    n_first = n_groups - 1 if centered else n_groups
+    lam = np.full(m, second)
+    lam[:min(m, n_first)] = first
+    return torch.as_tensor(lam, dtype=torch.float64)
+
+
 def laplacian_bottom(G: Any, K: int, func: str) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Bottom eigenpairs of :math:`L = D - G` on :math:`\mathbf 1^\perp` (ascending).
 
@@ -298,6 +380,13 @@ def laplacian_bottom(G: Any, K: int, func: str) -> tuple[torch.Tensor, torch.Ten
     """
     n = G.shape[0]
     m = min(K + 1, n - 1)
+    cl = _clique_union(G) if _v.is_sparse(G) else None
+    if cl is not None:  # L = 0 on centred group indicators, w V on contrasts
+        lab, V, w = cl
+        _set_solver("structured")
+        lam = _clique_values(n // V, V, m, 0.0, w * V, centered=True)
+        U = _clique_vectors(lab, V, K, centered=True)
+        return lam, sign_flip(torch.as_tensor(U, dtype=torch.float64))
     if _use_dense(G, m):
         _set_solver("dense")
         if _v.is_sparse(G):
@@ -346,6 +435,13 @@ def generalized_laplacian_bottom(G: Any, K: int, func: str
     """
     n = G.shape[0]
     m = min(K + 1, n - 1)
+    cl = _clique_union(G) if _v.is_sparse(G) else None
+    if cl is not None:  # regular: D^{1/2} 1 is constant; L_sym = 0, then V/(V-1)
+        lab, V, w = cl
+        _set_solver("structured")
+        lam = _clique_values(n // V, V, m, 0.0, V / (V - 1), centered=True)
+        Z = _clique_vectors(lab, V, K, centered=True) / np.sqrt(w * (V - 1))
+        return lam, sign_flip(torch.as_tensor(Z, dtype=torch.float64))
     if _use_dense(G, m):
         _set_solver("dense")
         if _v.is_sparse(G):
@@ -387,6 +483,13 @@ def top_eigenpairs(A: Any, K: int, func: str, *, centered: bool = False
     """
     n = A.shape[0]
     m = min(K + 1, n - 1)
+    cl = _clique_union(A) if _v.is_sparse(A) else None
+    if cl is not None:  # w (V - 1) on (centred) group indicators, -w on contrasts
+        lab, V, w = cl
+        _set_solver("structured")
+        lam = _clique_values(n // V, V, m, w * (V - 1), -w, centered=centered)
+        U = _clique_vectors(lab, V, K, centered=centered)
+        return lam, sign_flip(torch.as_tensor(U, dtype=torch.float64))
     if _use_dense(A, m):
         _set_solver("dense")
         if _v.is_sparse(A):

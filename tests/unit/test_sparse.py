@@ -251,3 +251,57 @@ def test_subspace_gap_against_tight_reference(krylov):
     gap = metrics.subspace_gap(Z, Zd)
     print(f"subspace gap {gap:.2e}")
     assert gap < TOL
+
+
+# -- augmentation graphs by structure ----------------------------------------------------
+
+@pytest.mark.parametrize("permute", [False, True])
+def test_clique_graphs_solved_by_structure(krylov, permute):
+    n_groups, V = 12, 3
+    A = graphs.augmentation_graph(n_groups, V, sparse=True)
+    if permute:  # any row order: a random relabelling of the rows
+        p = np.random.default_rng(0).permutation(A.shape[0])
+        A = A[p][:, p].tocsr()
+    Ad = dense(A)
+    K = n_groups - 1  # the whole null space of L on 1-perp: a unique subspace
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = [
+            (lambda G: closed_form.vicreg_optimum(G, K, 0.1, return_details=True), True),
+            (lambda G: closed_form.vicreg_constrained_optimum(G, K, return_details=True),
+             True),
+            (lambda G: closed_form.spectral_contrastive_optimum(G, n_groups,
+                                                                return_details=True),
+             False),
+            (lambda G: closed_form.barlow_twins_optimum(G, K, return_details=True), True),
+        ]
+        for f, centre in cases:
+            Z, det = f(A)
+            assert _linalg.LAST_SOLVER == "structured"
+            Zd, detd = f(Ad)
+            torch.testing.assert_close(det.eigenvalues, detd.eigenvalues,
+                                       rtol=0, atol=1e-12)
+            assert metrics.subspace_gap(Z, Zd) < TOL
+            torch.testing.assert_close(Z.T @ Z, Zd.T @ Zd, rtol=1e-12, atol=1e-10)
+        # Laplacian Eigenmaps with K beyond the null space: contrasts (eigenvalue
+        # V / (V - 1)) come next; compare the eigenvalues and the D-orthonormality.
+        Z = spectral.laplacian_eigenmaps(A, n_groups + 2)
+        Zd = spectral.laplacian_eigenmaps(Ad, n_groups + 2)
+        assert metrics.subspace_gap(Z[:, :K], Zd[:, :K]) < TOL
+        deg = graphs.degree(Ad)
+        torch.testing.assert_close(Z.T @ deg @ Z, torch.eye(n_groups + 2, dtype=F64),
+                                   rtol=0, atol=1e-12)
+        L = graphs.laplacian(Ad)
+        torch.testing.assert_close(torch.diag(Z.T @ L @ Z), torch.diag(Zd.T @ L @ Zd),
+                                   rtol=0, atol=1e-12)
+
+
+def test_clique_graph_at_a_million_rows():
+    A = graphs.augmentation_graph(500_000, 2, sparse=True)
+    with pytest.warns(UserWarning, match="the tie is at 0"):  # K < N' - 1
+        Z, det = closed_form.vicreg_optimum(A, 8, 0.1, return_details=True)
+    assert _linalg.LAST_SOLVER == "structured"
+    assert Z.shape == (10 ** 6, 8) and not bool(det.eigenvalues.any())  # exact zeros
+    # C(Z) = I: centred, orthonormal columns scaled by sqrt(N)
+    torch.testing.assert_close(Z.T @ Z / Z.shape[0], torch.eye(8, dtype=F64),
+                               rtol=0, atol=1e-10)
