@@ -45,7 +45,7 @@ import torch
 from . import _validation as _v
 
 # Sparse inputs with fewer rows are densified and solved by torch.linalg.eigh.
-SPARSE_MIN_N = 2000
+SPARSE_MIN_N = 500
 # Davis-Kahan bound required of a Krylov solve: ||R||_F / eigengap at the cut.
 SUBSPACE_RTOL = 1e-9
 # Seed of the Krylov start vector (deterministic: same input, same output).
