@@ -50,6 +50,7 @@ help:
 	@echo "make test                      unit tests, nbval on every notebook, strict build"
 	@echo "make robust [SEEDS=\"1 2 3\"]     every notebook under other seeds and MKL_CBWR modes"
 	@echo "make execute NB=chapters/x.ipynb   re-execute one notebook in place"
+	@echo "make bench                     time the closed forms vs scikit-learn (bench/results.md)"
 	@echo "make clean                     remove _build and caches (keeps .venv)"
 	@echo "make constraints               re-pin constraints.txt from a scratch venv"
 
@@ -140,3 +141,9 @@ constraints:
 	mv _build/constraints.txt constraints.txt
 	rm -rf _build/pin-venv
 	@echo "constraints.txt re-pinned; review with git diff constraints.txt"
+
+# Cost and scale: time the closed forms against scikit-learn and the bare Lanczos floor
+# (a script, not a test); writes bench/results.json and bench/results.md.
+.PHONY: bench
+bench: $(BOOK_STAMP)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(BIN)/python bench/run.py

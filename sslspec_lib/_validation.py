@@ -21,6 +21,8 @@ __all__ = [
     "as_tensor",
     "check_matrix",
     "check_graph",
+    "check_sparse_graph",
+    "is_sparse",
     "check_int",
     "check_positive",
     "check_rows",
@@ -72,10 +74,88 @@ def check_matrix(x: Any, name: str, func: str, *, ndim: int = 2,
     return t
 
 
+def is_sparse(G: Any) -> bool:
+    """Whether ``G`` is a ``scipy.sparse`` matrix/array or a sparse torch tensor."""
+    if isinstance(G, torch.Tensor):
+        return G.layout != torch.strided
+    import scipy.sparse as sp
+    return bool(sp.issparse(G))
+
+
+def check_sparse_graph(G: Any, func: str, *, name: str = "G",
+                       zero_diagonal: bool = False) -> Any:
+    """Validate a sparse relation matrix as strictly as :func:`check_graph`.
+
+    Accepts any ``scipy.sparse`` format or a sparse torch tensor (COO/CSR).
+    Returns a canonical float64 ``scipy.sparse.csr_matrix`` (duplicates summed,
+    explicit zeros dropped, sorted indices).  Same checks and messages as the
+    dense check: square, ``N >= 2``, finite, exactly symmetric, non-negative,
+    optionally a zero diagonal.  Nothing is repaired.
+    """
+    import scipy.sparse as sp
+    if isinstance(G, torch.Tensor):
+        C = G.detach().cpu().to_sparse_coo().coalesce()
+        if C.ndim != 2:
+            raise ValueError(f"The '{name}' parameter of {func} must be a 2-d array. "
+                             f"Got shape {tuple(C.shape)} instead.")
+        idx = C.indices().numpy()
+        vals = C.values().to(torch.float64).numpy()
+        A = sp.csr_matrix((vals, (idx[0], idx[1])), shape=tuple(C.shape))
+    else:
+        if G.ndim != 2:
+            raise ValueError(f"The '{name}' parameter of {func} must be a 2-d array. "
+                             f"Got shape {G.shape} instead.")
+        if not (np.issubdtype(G.dtype, np.number) or G.dtype == np.bool_):
+            raise ValueError(f"The '{name}' parameter of {func} must be an array or "
+                             f"tensor of numbers. Got dtype {G.dtype} instead.")
+        A = sp.csr_matrix(G, dtype=np.float64)
+    A.sum_duplicates()
+    n, m = A.shape
+    if n != m:
+        raise ValueError(f"{name} must be square in {func}: got shape ({n}, {m}).")
+    if n < 2:
+        raise ValueError(f"{name} must have at least 2 rows in {func}: got {n}.")
+    if A.nnz and not bool(np.isfinite(A.data).all()):
+        k = int(np.flatnonzero(~np.isfinite(A.data))[0])
+        i = int(np.searchsorted(A.indptr, k, side="right") - 1)
+        raise ValueError(f"{name} must be finite (no NaN or inf) in {func}: "
+                         f"{A.data[k]} at ({i}, {int(A.indices[k])}).")
+    A.eliminate_zeros()
+    A.sort_indices()
+    asym = abs(A - A.T).tocsr()
+    asym.eliminate_zeros()
+    if asym.nnz:
+        asym.sort_indices()
+        k = int(asym.data.argmax())
+        i = int(np.searchsorted(asym.indptr, k, side="right") - 1)
+        raise ValueError(
+            f"{name} must be symmetric in {func}: max |{name} - {name}.T| = "
+            f"{float(asym.data[k]):.3g} at ({i}, {int(asym.indices[k])}).")
+    if A.nnz and float(A.data.min()) < 0:
+        k = int(A.data.argmin())
+        i = int(np.searchsorted(A.indptr, k, side="right") - 1)
+        raise ValueError(
+            f"{name} must be non-negative in {func}: {name}[{i}, {int(A.indices[k])}] = "
+            f"{float(A.data[k]):.3g}.")
+    if zero_diagonal:
+        diag = A.diagonal()
+        if bool((diag != 0).any()):
+            i = int(np.abs(diag).argmax())
+            raise ValueError(
+                f"{name} must have a zero diagonal in {func}: {name}[{i}, {i}] = "
+                f"{float(diag[i]):.3g}.")
+    return A
+
+
 def check_graph(G: Any, func: str, *, name: str = "G",
                 zero_diagonal: bool = False, atol: float = 0.0,
-                **kw: Any) -> torch.Tensor:
+                allow_sparse: bool = False, **kw: Any) -> Any:
     """Validate a relation matrix: square, symmetric, finite, non-negative.
+
+    A sparse ``G`` (``scipy.sparse`` or a sparse torch tensor) is validated by
+    :func:`check_sparse_graph` and returned as a CSR matrix if the caller
+    supports it (``allow_sparse=True``); otherwise it is refused with a message
+    that says so (never densified silently).
 
     Parameters
     ----------
@@ -86,7 +166,15 @@ def check_graph(G: Any, func: str, *, name: str = "G",
         Also require ``G_ii = 0`` (no self-pairs).
     atol : float
         Absolute tolerance of the symmetry check; 0 demands exact symmetry.
+    allow_sparse : bool
+        Whether the caller has a sparse path.
     """
+    if is_sparse(G):
+        if not allow_sparse:
+            raise ValueError(
+                f"{func} does not accept a sparse {name}; pass a dense array or "
+                f"tensor (for example {name}.toarray()).")
+        return check_sparse_graph(G, func, name=name, zero_diagonal=zero_diagonal)
     G = check_matrix(G, name, func, **kw)
     n, m = G.shape
     if n != m:

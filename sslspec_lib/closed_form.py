@@ -20,10 +20,13 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 
 from . import _validation as _v
-from ._linalg import check_gap, eigh_centered, eigh_sorted, inv_sqrt_psd
+from ._linalg import (check_gap, eigh_sorted, inv_sqrt_psd, laplacian_bottom,
+                      top_eigenpairs)
 from .graphs import components, laplacian
 
 __all__ = [
@@ -61,9 +64,9 @@ class Details:
     loss: float
 
 
-def _graph_and_K(G: Any, K: Any, func: str, kmax_offset: int = 1
-                 ) -> tuple[torch.Tensor, int]:
-    G = _v.check_graph(G, func)
+def _graph_and_K(G: Any, K: Any, func: str, kmax_offset: int = 1,
+                 allow_sparse: bool = True) -> tuple[Any, int]:
+    G = _v.check_graph(G, func, allow_sparse=allow_sparse)
     n = G.shape[0]
     K = _v.check_int(K, "K", func, 1, n - kmax_offset)
     return G, K
@@ -126,11 +129,11 @@ def vicreg_optimum(G: Any, K: int, alpha: float, *,
     alpha = _v.check_positive(alpha, "alpha", f)
     n = G.shape[0]
     # Smallest eigenvalues of L on 1-perp (ascending): the directions VICReg keeps.
-    lam, U = eigh_centered(laplacian(G))
+    lam, U = laplacian_bottom(G, K, f)
     c = _vicreg_c(lam, alpha)
     check_gap(lam, K, f, what="Laplacian eigenvalues",
               relevant=bool(c[K - 1] > 0))
-    lam, U, c = lam[:K], U[:, :K], c[:K]
+    lam, c = lam[:K], c[:K]
     Z = n ** 0.5 * U * c.sqrt()
     if not return_details:
         return Z
@@ -163,9 +166,9 @@ def vicreg_constrained_optimum(G: Any, K: int, *,
     G, K = _graph_and_K(G, K, f)
     n = G.shape[0]
     # Smallest eigenvalues of L on 1-perp (ascending).
-    lam, U = eigh_centered(laplacian(G))
+    lam, U = laplacian_bottom(G, K, f)
     check_gap(lam, K, f, what="Laplacian eigenvalues")
-    Z = n ** 0.5 * U[:, :K]
+    Z = n ** 0.5 * U
     if not return_details:
         return Z
     lam = lam[:K]
@@ -242,9 +245,9 @@ def vicreg_hinge_optimum(G: Any, K: int, alpha: float, *, eps: float = 0.0,
     n = G.shape[0]
     rho = n / (n - 1) if unbiased else 1.0
     # Smallest eigenvalues of L on 1-perp (ascending).
-    lam, U = eigh_centered(laplacian(G))
+    lam, U = laplacian_bottom(G, K, f)
     check_gap(lam, K, f, what="Laplacian eigenvalues")
-    lam, U = lam[:K], U[:, :K]
+    lam = lam[:K]
     tol = 1e-12 * max(1.0, float(lam.abs().max()))
     if bool((lam.abs() <= tol).any()):
         _v.warn_non_unique(
@@ -323,7 +326,7 @@ def simclr_optimum(G: Any, K: int, *, tau: float | None = None,
         If ``G`` is not a disjoint union of equal-size unit-weight cliques.
     """
     f = "simclr_optimum"
-    G, K = _graph_and_K(G, K, f)
+    G, K = _graph_and_K(G, K, f, allow_sparse=False)
     if tau is not None:
         tau = _v.check_positive(tau, "tau", f)
     n_groups, _ = _clique_structure(G, f)
@@ -384,17 +387,22 @@ def spectral_contrastive_optimum(G: Any, K: int, *, normalized: bool = False,
     G, K = _graph_and_K(G, K, f, kmax_offset=0)
     A = G
     if normalized:
-        d = G.sum(dim=1)
+        d = G.sum(dim=1) if isinstance(G, torch.Tensor) else torch.as_tensor(
+            np.asarray(G.sum(axis=1)).ravel())
         if bool((d <= 0).any()):
             raise ValueError(f"{f}(normalized=True) needs every degree > 0: row "
                              f"{int((d <= 0).nonzero()[0])} of G sums to 0.")
         s = d.rsqrt()
-        A = s[:, None] * G * s[None, :]
-    lam, U = eigh_sorted(A)
-    lam, U = lam.flip(0), U.flip(1)  # descending: best rank-K approximation
+        if isinstance(G, torch.Tensor):
+            A = s[:, None] * G * s[None, :]
+        else:
+            S = sp.diags(s.numpy())
+            A = (S @ G @ S).tocsr()
+    # Largest eigenvalues (descending): best rank-K approximation.
+    lam, U = top_eigenpairs(A, K, f)
     check_gap(lam, K, f, what="eigenvalues of G", relevant=bool(lam[K - 1] > 0))
     c = lam[:K].clamp(min=0)
-    Z = U[:, :K] * c.sqrt()
+    Z = U * c.sqrt()
     if not return_details:
         return Z
     return Z, Details(lam[:K], c, float(-(c ** 2).sum()))
@@ -430,9 +438,9 @@ def barlow_twins_optimum(G: Any, K: int, *, tol: float = 1e-9,
     total = G.sum()
     if float(total) == 0:
         raise ValueError(f"G has no positive pair in {f} (G is all zeros).")
-    Gbar = n * G / total
-    mu, U = eigh_centered(Gbar)
-    mu, U = mu.flip(0), U.flip(1)  # descending: largest Rayleigh quotients
+    Gbar = n * G / float(total) if not isinstance(G, torch.Tensor) else n * G / total
+    # Largest Rayleigh quotients on 1-perp (descending).
+    mu, U = top_eigenpairs(Gbar, K, f, centered=True)
     m = int(((mu - 1).abs() <= tol).sum())
     if float(mu[0]) > 1 + tol or m < K:
         raise ValueError(
@@ -442,21 +450,34 @@ def barlow_twins_optimum(G: Any, K: int, *, tol: float = 1e-9,
             "minimiser depends on lambd and no closed form is implemented "
             "(augmentation graphs need K <= n_samples - 1).")
     if m > K:
-        _v.warn_non_unique(f, f"the eigenvalue 1 has multiplicity {m} > K={K}: any "
+        # Only K + 1 eigenvalues are known when the spectrum was not fully computed.
+        mult = f"{m}" if mu.numel() >= n - 1 else f">= {m}"
+        _v.warn_non_unique(f, f"the eigenvalue 1 has multiplicity {mult} > K={K}: any "
                            "K orthonormal directions of that eigenspace reach C = I.")
-    Z = n ** 0.5 * U[:, :K]
+    Z = n ** 0.5 * U
     if not return_details:
         return Z
-    return Z, Details(mu[:K], torch.ones(K, dtype=G.dtype, device=G.device), 0.0)
+    return Z, Details(mu[:K], torch.ones(K, dtype=Z.dtype, device=Z.device), 0.0)
 
 
 def _linear_inputs(X: Any, G: Any, K: Any, func: str
-                   ) -> tuple[torch.Tensor, torch.Tensor, int]:
+                   ) -> tuple[torch.Tensor, Any, int]:
     X = _v.check_matrix(X, "X", func)
-    G = _v.check_graph(G, func).to(dtype=X.dtype, device=X.device)
+    G = _v.check_graph(G, func, allow_sparse=True)
+    if isinstance(G, torch.Tensor):
+        G = G.to(dtype=X.dtype, device=X.device)
     _v.check_rows(G.shape[0], X, "X", func)
     K = _v.check_int(K, "K", func, 1, X.shape[1])
     return X, G, K
+
+
+def _sparse_times(G: Any, X: torch.Tensor, *, laplacian: bool = False) -> torch.Tensor:
+    """``G @ X`` (or ``L @ X``, L = D - G) for a CSR ``G``, in X's dtype and device."""
+    Xn = X.detach().cpu().to(torch.float64).numpy()
+    Y = G @ Xn
+    if laplacian:
+        Y = np.asarray(G.sum(axis=1)).ravel()[:, None] * Xn - Y
+    return torch.as_tensor(Y, dtype=X.dtype, device=X.device)
 
 
 def vicreg_linear_optimum(X: Any, G: Any, K: int, alpha: float, *,
@@ -495,7 +516,11 @@ def vicreg_linear_optimum(X: Any, G: Any, K: int, alpha: float, *,
     n = X.shape[0]
     Xc = X - X.mean(dim=0, keepdim=True)
     S_isqrt = inv_sqrt_psd(Xc.T @ Xc / n, "The covariance X^T H X / N", f)
-    M = S_isqrt @ (X.T @ laplacian(G) @ X / n) @ S_isqrt
+    if isinstance(G, torch.Tensor):
+        XtLX = X.T @ laplacian(G) @ X
+    else:
+        XtLX = X.T @ _sparse_times(G, X, laplacian=True)
+    M = S_isqrt @ (XtLX / n) @ S_isqrt
     M = (M + M.T) / 2
     mu, V = eigh_sorted(M)  # ascending: the smallest mu are kept
     c = _vicreg_c(mu, alpha)
@@ -525,7 +550,8 @@ def spectral_contrastive_linear_optimum(X: Any, G: Any, K: int, *,
     f = "spectral_contrastive_linear_optimum"
     X, G, K = _linear_inputs(X, G, K, f)
     S_isqrt = inv_sqrt_psd(X.T @ X, "The Gram matrix X^T X", f)
-    M = S_isqrt @ (X.T @ G @ X) @ S_isqrt
+    XtGX = X.T @ G @ X if isinstance(G, torch.Tensor) else X.T @ _sparse_times(G, X)
+    M = S_isqrt @ XtGX @ S_isqrt
     mu, V = eigh_sorted((M + M.T) / 2)
     mu, V = mu.flip(0), V.flip(1)  # descending
     check_gap(mu, K, f, what="eigenvalues", relevant=bool(mu[K - 1] > 0))
@@ -559,7 +585,11 @@ def barlow_twins_linear_optimum(X: Any, G: Any, K: int, *,
         raise ValueError(f"G has no positive pair in {f} (G is all zeros).")
     Xc = X - X.mean(dim=0, keepdim=True)
     S_isqrt = inv_sqrt_psd(Xc.T @ Xc / n, "The covariance X^T H X / N", f)
-    M = S_isqrt @ (Xc.T @ (n * G / total) @ Xc / n) @ S_isqrt
+    if isinstance(G, torch.Tensor):
+        XGX = Xc.T @ (n * G / total) @ Xc
+    else:
+        XGX = Xc.T @ (_sparse_times(G, Xc) * (n / float(total)))
+    M = S_isqrt @ (XGX / n) @ S_isqrt
     mu, V = eigh_sorted((M + M.T) / 2)
     mu, V = mu.flip(0), V.flip(1)  # descending: most view-invariant first
     if float(mu[K - 1]) < 1 - 1e-9:

@@ -9,11 +9,19 @@ the (unnormalised) Laplacian :math:`L = D - G` and, independently of
 
 Row order for augmentations is **sample-major**: row ``i * V + v`` is view
 ``v`` of sample ``i``.
+
+Sparse graphs: every function that takes a ``G`` also accepts a
+``scipy.sparse`` matrix (or a sparse torch tensor), validated as strictly as a
+dense one; functions that return a matrix built from ``G`` then return a
+``scipy.sparse.csr_matrix``.  :func:`knn_graph` and :func:`augmentation_graph`
+build one with ``sparse=True``.
 """
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 
 from . import _validation as _v
@@ -35,15 +43,16 @@ def validate_graph(G: Any, *, zero_diagonal: bool = False) -> torch.Tensor:
 
     Parameters
     ----------
-    G : array_like, shape (N, N)
+    G : array_like or sparse matrix, shape (N, N)
         Square, symmetric (exactly), finite, non-negative, ``N >= 2``.
     zero_diagonal : bool, default False
         Also require ``G_ii = 0``.
 
     Returns
     -------
-    torch.Tensor
-        ``G`` as a floating tensor (integer input becomes float64).
+    torch.Tensor or scipy.sparse.csr_matrix
+        ``G`` as a floating tensor (integer input becomes float64); a sparse
+        ``G`` as a canonical float64 CSR matrix.
 
     Raises
     ------
@@ -51,12 +60,14 @@ def validate_graph(G: Any, *, zero_diagonal: bool = False) -> torch.Tensor:
         Naming the defect and where it is, e.g.
         ``"G must be symmetric in validate_graph: max |G - G.T| = 0.5 at (0, 3)."``
     """
-    return _v.check_graph(G, "validate_graph", zero_diagonal=zero_diagonal)
+    return _v.check_graph(G, "validate_graph", zero_diagonal=zero_diagonal,
+                          allow_sparse=True)
 
 
 def augmentation_graph(n_samples: int, n_views: int, *,
                        dtype: torch.dtype = torch.float64,
-                       device: torch.device | str | None = None) -> torch.Tensor:
+                       device: torch.device | str | None = None,
+                       sparse: bool = False) -> Any:
     r"""Relation matrix of ``n_samples`` samples seen in ``n_views`` views each.
 
     .. math:: G = I_{N'} \otimes (\mathbf 1_V \mathbf 1_V^\top - I_V),
@@ -71,14 +82,22 @@ def augmentation_graph(n_samples: int, n_views: int, *,
         :math:`N'`, the number of original samples.
     n_views : int, >= 2
         :math:`V`, the number of views of each sample.
+    sparse : bool, default False
+        Return a ``scipy.sparse.csr_matrix`` (float64, :math:`N'V(V-1)`
+        stored entries) instead of a dense tensor.
 
     Returns
     -------
-    torch.Tensor, shape (n_samples * n_views, n_samples * n_views)
+    torch.Tensor or scipy.sparse.csr_matrix, shape (n_samples * n_views, n_samples * n_views)
     """
     f = "augmentation_graph"
     n_samples = _v.check_int(n_samples, "n_samples", f, 1)
     n_views = _v.check_int(n_views, "n_views", f, 2)
+    if sparse:
+        block = sp.csr_matrix(np.ones((n_views, n_views)) - np.eye(n_views))
+        G = sp.kron(sp.identity(n_samples, format="csr"), block, format="csr")
+        G.eliminate_zeros()
+        return G
     block = torch.ones(n_views, n_views, dtype=dtype) - torch.eye(n_views, dtype=dtype)
     G = torch.kron(torch.eye(n_samples, dtype=dtype), block)
     return G.to(device) if device is not None else G
@@ -112,7 +131,7 @@ def label_graph(y: Any, *, dtype: torch.dtype = torch.float64,
     return G.to(device) if device is not None else G
 
 
-def knn_graph(X: Any, k: int) -> torch.Tensor:
+def knn_graph(X: Any, k: int, *, sparse: bool = False) -> Any:
     r"""Symmetrised k-nearest-neighbour graph of the rows of ``X``.
 
     :math:`G_{ij} = 1` if :math:`j` is among the ``k`` nearest neighbours of
@@ -128,10 +147,20 @@ def knn_graph(X: Any, k: int) -> torch.Tensor:
     ----------
     X : array_like, shape (N, d)
     k : int, 1 <= k <= N - 1
+    sparse : bool, default False
+        Return a ``scipy.sparse.csr_matrix`` (float64) built without any
+        :math:`N\times N` array: candidates come from scikit-learn's exact
+        ``NearestNeighbors`` (a tree or brute-force search, :math:`k + 8` per
+        row), their distances are recomputed as in the dense path and sorted
+        by (distance, index); a row whose :math:`k`-th distance is within
+        rounding of the last candidate's (a possible tie beyond the
+        candidates) is recomputed against every point.  Hence the same graph
+        as ``sparse=False``, entry for entry.
 
     Returns
     -------
-    torch.Tensor, shape (N, N), binary, symmetric, zero diagonal.
+    torch.Tensor, shape (N, N), binary, symmetric, zero diagonal (on the
+    device of ``X``); or its CSR matrix with ``sparse=True``.
     """
     f = "knn_graph"
     X = _v.check_matrix(X, "X", f)
@@ -141,6 +170,11 @@ def knn_graph(X: Any, k: int) -> torch.Tensor:
     # pixels on a grid of 1/16) stay exact, so the graph is the same on every
     # device and thread count.
     Xc = X.detach().cpu()
+    if sparse:
+        idx = _knn_indices(Xc, k)
+        rows = np.repeat(np.arange(n), k)
+        A = sp.csr_matrix((np.ones(n * k), (rows, idx.ravel())), shape=(n, n))
+        return A.maximum(A.T).tocsr()
     d = torch.cdist(Xc, Xc, compute_mode="donot_use_mm_for_euclid_dist")
     d.fill_diagonal_(float("inf"))
     idx = torch.sort(d, dim=1, stable=True).indices[:, :k]
@@ -149,14 +183,52 @@ def knn_graph(X: Any, k: int) -> torch.Tensor:
     return torch.maximum(G, G.T).to(X.device)
 
 
+def _knn_indices(Xc: torch.Tensor, k: int, *, margin: int = 8,
+                 chunk: int = 4096) -> np.ndarray:
+    """(N, k) indices of the k nearest other rows, ties by index, as the dense path."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n = Xc.shape[0]
+    kc = min(n, k + 1 + margin)
+    Xn = Xc.to(torch.float64).numpy()
+    cand = NearestNeighbors(n_neighbors=kc).fit(Xn).kneighbors(
+        Xn, return_distance=False)
+    cand = np.sort(cand, axis=1)  # index order: a stable sort then breaks ties by index
+    out = np.empty((n, k), dtype=np.int64)
+    redo = []
+    for s in range(0, n, chunk):
+        c = torch.as_tensor(cand[s:s + chunk])
+        rows = torch.arange(s, s + c.shape[0])
+        # The same per-pair kernel as the dense path, batched over rows.
+        dist = torch.cdist(Xc[rows][:, None, :], Xc[c],
+                           compute_mode="donot_use_mm_for_euclid_dist")[:, 0, :]
+        dist[c == rows[:, None]] = float("inf")  # the point itself
+        order = torch.sort(dist, dim=1, stable=True).indices
+        dk = dist.gather(1, order[:, k - 1:k])[:, 0]
+        finite = torch.where(torch.isinf(dist), -torch.inf, dist)
+        last = finite.max(dim=1).values
+        out[s:s + c.shape[0]] = c.gather(1, order[:, :k]).numpy()
+        # A tie with a point beyond the candidates is possible: redo the row.
+        unsafe = (kc < n) & (dk >= last * (1 - 1e-9))
+        redo.extend((rows[unsafe]).tolist())
+    for i in redo:
+        d = torch.cdist(Xc[i:i + 1], Xc, compute_mode="donot_use_mm_for_euclid_dist")[0]
+        d[i] = float("inf")
+        out[i] = torch.sort(d, stable=True).indices[:k].numpy()
+    return out
+
+
 def degree(G: Any) -> torch.Tensor:
     r"""Degree matrix :math:`D = \operatorname{diag}(G\mathbf 1)`.
 
     Returns
     -------
-    torch.Tensor, shape (N, N), diagonal.
+    torch.Tensor, shape (N, N), diagonal; a ``scipy.sparse`` diagonal CSR
+    matrix for a sparse ``G``.
     """
-    G = _v.check_graph(G, "degree")
+    G = _v.check_graph(G, "degree", allow_sparse=True)
+    if not isinstance(G, torch.Tensor):
+        return sp.diags(np.asarray(G.sum(axis=1)).ravel(), format="csr")
     return torch.diag(G.sum(dim=1))
 
 
@@ -173,8 +245,9 @@ def laplacian(G: Any, normalized: bool = False) -> torch.Tensor:
 
     Parameters
     ----------
-    G : array_like, shape (N, N)
-        A valid relation matrix (see :func:`validate_graph`).
+    G : array_like or sparse matrix, shape (N, N)
+        A valid relation matrix (see :func:`validate_graph`).  For a sparse
+        ``G`` the Laplacian is a ``scipy.sparse.csr_matrix``.
     normalized : bool, default False
 
     Raises
@@ -183,7 +256,17 @@ def laplacian(G: Any, normalized: bool = False) -> torch.Tensor:
         If ``G`` is invalid, or ``normalized=True`` and a row of ``G`` sums to 0
         (an isolated vertex has no normalised Laplacian).
     """
-    G = _v.check_graph(G, "laplacian")
+    G = _v.check_graph(G, "laplacian", allow_sparse=True)
+    if not isinstance(G, torch.Tensor):
+        d = np.asarray(G.sum(axis=1)).ravel()
+        if not normalized:
+            return (sp.diags(d) - G).tocsr()
+        if bool((d <= 0).any()):
+            raise ValueError(
+                "laplacian(normalized=True) needs every degree > 0: row "
+                f"{int(np.flatnonzero(d <= 0)[0])} of G sums to 0 (an isolated vertex).")
+        S = sp.diags(1.0 / np.sqrt(d))
+        return (sp.identity(G.shape[0], format="csr") - S @ G @ S).tocsr()
     d = G.sum(dim=1)
     if not normalized:
         return torch.diag(d) - G
@@ -213,22 +296,19 @@ def components(G: Any) -> torch.Tensor:
 
     Components are numbered in order of their smallest row index.  The number
     of components is the multiplicity of the eigenvalue 0 of :math:`L`.
+    Dense or sparse ``G``; :math:`O(N + \text{nnz})` (SciPy's
+    ``connected_components``, relabelled by first row).
     """
-    G = _v.check_graph(G, "components")
-    n = G.shape[0]
-    adj = (G > 0).cpu()
-    label = torch.full((n,), -1, dtype=torch.long)
-    current = 0
-    for start in range(n):
-        if label[start] >= 0:
-            continue
-        stack = [start]
-        label[start] = current
-        while stack:
-            i = stack.pop()
-            for j in adj[i].nonzero().flatten().tolist():
-                if label[j] < 0:
-                    label[j] = current
-                    stack.append(j)
-        current += 1
-    return label
+    from scipy.sparse.csgraph import connected_components
+
+    G = _v.check_graph(G, "components", allow_sparse=True)
+    if isinstance(G, torch.Tensor):
+        A = sp.csr_matrix((G > 0).cpu().numpy())
+    else:
+        A = G
+    _, lab = connected_components(A, directed=False)
+    # Renumber in order of first appearance (smallest row index first).
+    _, first = np.unique(lab, return_index=True)
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(first.size)
+    return torch.as_tensor(rank[lab], dtype=torch.long)

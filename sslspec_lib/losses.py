@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from . import _validation as _v
@@ -48,12 +49,35 @@ __all__ = [
 _CHUNK = 2_000_000  # entries of the (chunk, N, K) difference tensor
 
 
-def _prep(Z: Any, G: Any, func: str, *, zero_diagonal: bool = False
-          ) -> tuple[torch.Tensor, torch.Tensor]:
+def _prep(Z: Any, G: Any, func: str, *, zero_diagonal: bool = False,
+          allow_sparse: bool = False) -> tuple[torch.Tensor, Any]:
     Z = _v.check_matrix(Z, "Z", func)
-    G = _v.check_graph(G, func, zero_diagonal=zero_diagonal)
+    G = _v.check_graph(G, func, zero_diagonal=zero_diagonal, allow_sparse=allow_sparse)
     _v.check_rows(G.shape[0], Z, "Z", func)
+    if not isinstance(G, torch.Tensor):
+        return Z, _torch_csr(G, Z)
     return Z, G.to(dtype=Z.dtype, device=Z.device)
+
+
+def _torch_csr(G: Any, Z: torch.Tensor) -> torch.Tensor:
+    """A validated CSR matrix as a (coalesced) torch sparse COO tensor in Z's dtype/device."""
+    C = G.tocoo()
+    idx = torch.as_tensor(np.vstack([C.row, C.col]), dtype=torch.int64)
+    return torch.sparse_coo_tensor(idx, torch.as_tensor(C.data), size=G.shape,
+                                   check_invariants=True, is_coalesced=True
+                                   ).to(dtype=Z.dtype, device=Z.device)
+
+
+def _trace_form(Z: torch.Tensor, G: torch.Tensor, *, laplacian_form: bool) -> torch.Tensor:
+    r""":math:`\operatorname{tr}(Z^\top L Z)` or :math:`\operatorname{tr}(Z^\top G Z)` for a sparse G.
+
+    :math:`O(\text{nnz}\cdot K)`, differentiable in ``Z``.
+    """
+    GZ = G @ Z
+    if not laplacian_form:
+        return (Z * GZ).sum()
+    d = G @ torch.ones(G.shape[0], 1, dtype=Z.dtype, device=Z.device)
+    return (Z * (d * Z - GZ)).sum()
 
 
 def _blocks(Z: torch.Tensor, n_views: int | None, func: str) -> list[torch.Tensor]:
@@ -86,7 +110,8 @@ def invariance(Z: Any, G: Any, *, method: str = "laplacian") -> torch.Tensor:
     Parameters
     ----------
     Z : (N, K) array_like
-    G : (N, N) array_like, a valid relation matrix.
+    G : (N, N) array_like or sparse matrix, a valid relation matrix.  A sparse
+        ``G`` (``scipy.sparse`` or torch sparse) costs :math:`O(\text{nnz}\cdot K)`.
     method : {"laplacian", "pairwise"}
         ``"pairwise"`` sums the definition term by term (memory-chunked, for
         checking); ``"laplacian"`` evaluates the right-hand side, which is
@@ -98,12 +123,18 @@ def invariance(Z: Any, G: Any, *, method: str = "laplacian") -> torch.Tensor:
     torch.Tensor, scalar, differentiable in ``Z``.
     """
     f = "invariance"
-    Z, G = _prep(Z, G, f)
-    if method == "laplacian":
-        return 2.0 * torch.trace(Z.T @ laplacian(G) @ Z)
-    if method != "pairwise":
+    Z, G = _prep(Z, G, f, allow_sparse=True)
+    if method not in ("laplacian", "pairwise"):
         raise ValueError(f"The 'method' parameter of {f} must be 'laplacian' or "
                          f"'pairwise'. Got {method!r} instead.")
+    if G.layout != torch.strided:
+        if method == "laplacian":
+            return 2.0 * _trace_form(Z, G, laplacian_form=True)
+        coo = G.to_sparse_coo().coalesce()
+        i, j = coo.indices()
+        return (coo.values() * (Z[i] - Z[j]).pow(2).sum(-1)).sum()
+    if method == "laplacian":
+        return 2.0 * torch.trace(Z.T @ laplacian(G) @ Z)
     n, k = Z.shape
     step = max(1, _CHUNK // max(1, n * k))
     total = Z.new_zeros(())
@@ -127,12 +158,12 @@ def vicreg(Z: Any, G: Any, alpha: float) -> torch.Tensor:
     Parameters
     ----------
     Z : (N, K) array_like
-    G : (N, N) array_like, a valid relation matrix.
+    G : (N, N) array_like or sparse matrix, a valid relation matrix.
     alpha : float > 0
         Invariance weight :math:`\alpha`.
     """
     f = "vicreg"
-    Z, G = _prep(Z, G, f)
+    Z, G = _prep(Z, G, f, allow_sparse=True)
     alpha = _v.check_positive(alpha, "alpha", f)
     n, k = Z.shape
     C = covariance(Z)
@@ -312,8 +343,11 @@ def spectral_contrastive(Z: Any, G: Any) -> torch.Tensor:
     The sums run over all :math:`i, j` **including** :math:`i = j`, so the
     identity is exact; the minibatch loss that drops :math:`i = j` is a
     different function.  Minimiser: :func:`sslspec_lib.closed_form.spectral_contrastive_optimum`.
+    ``G`` may be sparse (:math:`O(\text{nnz}\cdot K + NK^2)`).
     """
-    Z, G = _prep(Z, G, "spectral_contrastive")
+    Z, G = _prep(Z, G, "spectral_contrastive", allow_sparse=True)
+    if G.layout != torch.strided:
+        return -2.0 * _trace_form(Z, G, laplacian_form=False) + (Z.T @ Z).pow(2).sum()
     return -2.0 * torch.trace(Z.T @ G @ Z) + (Z.T @ Z).pow(2).sum()
 
 

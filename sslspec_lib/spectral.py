@@ -37,7 +37,8 @@ import numpy as np
 import torch
 
 from . import _validation as _v
-from ._linalg import check_gap, eigh_centered, eigh_sorted, inv_sqrt_psd, sign_flip
+from ._linalg import (check_gap, eigh_sorted, generalized_laplacian_bottom,
+                      inv_sqrt_psd, laplacian_bottom, sign_flip)
 from .graphs import laplacian
 
 __all__ = [
@@ -62,21 +63,7 @@ _SYM_RTOL = 1e-10
 # private helpers
 # ---------------------------------------------------------------------------
 
-def _complement_basis(s: torch.Tensor) -> torch.Tensor:
-    r"""Orthonormal basis of :math:`s^\perp` for a unit vector ``s`` with ``s[0] > 0``.
-
-    Columns 2..n of the Householder reflector :math:`I - 2vv^\top`,
-    :math:`v \propto s + e_1`, which maps :math:`e_1` to :math:`-s`: exact,
-    deterministic, no eigen-solver (``s[0] > 0`` avoids cancellation).
-    """
-    v = s.clone()
-    v[0] = v[0] + 1.0
-    v = v / v.norm()
-    Q = torch.eye(s.shape[0], dtype=s.dtype, device=s.device) - 2.0 * torch.outer(v, v)
-    return Q[:, 1:]
-
-
-def _laplacian_bottom_centered(G: torch.Tensor, K: int, func: str
+def _laplacian_bottom_centered(G: Any, K: int, func: str
                                ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Bottom-``K`` eigenpairs of :math:`L` on :math:`\mathbf 1^\perp`, scaled by :math:`\sqrt N`.
 
@@ -86,9 +73,9 @@ def _laplacian_bottom_centered(G: torch.Tensor, K: int, func: str
     """
     n = G.shape[0]
     # Smallest eigenvalues of the unnormalised L = D - G on 1-perp (ascending).
-    lam, U = eigh_centered(laplacian(G))
+    lam, U = laplacian_bottom(G, K, func)
     check_gap(lam, K, func, what="Laplacian eigenvalues")
-    return lam[:K], n ** 0.5 * U[:, :K]
+    return lam[:K], n ** 0.5 * U
 
 
 def _check_square(A: Any, name: str, func: str, *, nonnegative: bool,
@@ -206,10 +193,14 @@ def laplacian_eigenmaps(G: Any, K: int, *, constraint: str = "degree") -> torch.
 
     Parameters
     ----------
-    G : (N, N) array_like
+    G : (N, N) array_like or sparse matrix
         Relation matrix: symmetric, non-negative, finite.  The degree
         :math:`D = \operatorname{diag}(G\mathbf 1)` includes the diagonal of
-        ``G`` (as :func:`sslspec_lib.graphs.degree`).
+        ``G`` (as :func:`sslspec_lib.graphs.degree`).  A ``scipy.sparse``
+        matrix (or sparse torch tensor) is accepted and validated as strictly;
+        large ones are solved by a Krylov method (see
+        :mod:`sslspec_lib._linalg`), with the same order and signs; the result
+        is then a float64 CPU tensor.
     K : int, 1 <= K <= N - 1
     constraint : {"degree", "covariance"}, default "degree"
 
@@ -258,27 +249,24 @@ def laplacian_eigenmaps(G: Any, K: int, *, constraint: str = "degree") -> torch.
     True
     """
     f = "laplacian_eigenmaps"
-    G = _v.check_graph(G, f)
+    G = _v.check_graph(G, f, allow_sparse=True)
     n = G.shape[0]
     K = _v.check_int(K, "K", f, 1, n - 1)
     constraint = _check_constraint(constraint, f)
     if constraint == "covariance":
         return _laplacian_bottom_centered(G, K, f)[1]
-    d = G.sum(dim=1)
+    d = G.sum(dim=1) if isinstance(G, torch.Tensor) else np.asarray(G.sum(axis=1)).ravel()
     if bool((d <= 0).any()):
-        i = int((d <= 0).nonzero()[0])
+        i = int((d <= 0).nonzero()[0][0] if not isinstance(d, torch.Tensor)
+                else (d <= 0).nonzero()[0])
         raise ValueError(
             f"{f}(constraint='degree') needs every degree > 0: row {i} of G sums "
             "to 0 (an isolated vertex). Remove it or use constraint='covariance'.")
-    s = d.sqrt()
-    L_sym = torch.eye(n, dtype=G.dtype, device=G.device) - G / s[:, None] / s[None, :]
-    B = _complement_basis(s / s.norm())
     # Smallest eigenvalues of the normalised Laplacian restricted to the
     # complement of D^{1/2} 1 (ascending): the bottom non-trivial pairs.
-    lam, V = torch.linalg.eigh(B.T @ L_sym @ B)
+    lam, Z = generalized_laplacian_bottom(G, K, f)
     check_gap(lam, K, f, what="normalised Laplacian eigenvalues")
-    Z = (B @ V[:, :K]) / s[:, None]  # Z = D^{-1/2} Y
-    return sign_flip(Z)
+    return Z
 
 
 def lpp(X: Any, G: Any, K: int, *, constraint: str = "degree") -> torch.Tensor:
@@ -301,7 +289,7 @@ def lpp(X: Any, G: Any, K: int, *, constraint: str = "degree") -> torch.Tensor:
     Parameters
     ----------
     X : (N, D) array_like
-    G : (N, N) array_like
+    G : (N, N) array_like or sparse matrix
         Relation matrix (symmetric, non-negative, finite).
     K : int, 1 <= K <= D
     constraint : {"degree", "covariance"}, default "degree"
@@ -332,14 +320,23 @@ def lpp(X: Any, G: Any, K: int, *, constraint: str = "degree") -> torch.Tensor:
     """
     f = "lpp"
     X = _v.check_matrix(X, "X", f)
-    G = _v.check_graph(G, f).to(dtype=X.dtype, device=X.device)
+    G = _v.check_graph(G, f, allow_sparse=True)
     _v.check_rows(G.shape[0], X, "X", f)
     K = _v.check_int(K, "K", f, 1, X.shape[1])
     constraint = _check_constraint(constraint, f)
     n = X.shape[0]
-    A = X.T @ laplacian(G) @ X
+    if isinstance(G, torch.Tensor):
+        G = G.to(dtype=X.dtype, device=X.device)
+        A = X.T @ laplacian(G) @ X
+        deg = G.sum(dim=1)
+    else:  # sparse: X^T L X = X^T (d * X - G X), O(nnz * D)
+        Xn = X.detach().cpu().to(torch.float64).numpy()
+        d_np = np.asarray(G.sum(axis=1)).ravel()
+        deg = torch.as_tensor(d_np, dtype=X.dtype, device=X.device)
+        A = X.T @ torch.as_tensor(d_np[:, None] * Xn - G @ Xn, dtype=X.dtype,
+                                  device=X.device)
     if constraint == "degree":
-        B = X.T @ (G.sum(dim=1)[:, None] * X)
+        B = X.T @ (deg[:, None] * X)
         B_isqrt = inv_sqrt_psd((B + B.T) / 2, "X^T D X", f)
     else:
         Xc = X - X.mean(dim=0, keepdim=True)

@@ -16,6 +16,7 @@ import importlib
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 
 from sslspec_lib import _registry, graphs
@@ -51,6 +52,17 @@ Z_NAN = Z8.clone()
 Z_NAN[2, 1] = float("nan")
 TWO_CLUSTERS = torch.cat([t(np.random.default_rng(5).standard_normal((5, 2))),
                           100 + t(np.random.default_rng(6).standard_normal((5, 2)))])
+
+
+# Sparse versions: validated as strictly as dense ones (scipy.sparse and torch sparse).
+S_AUG = graphs.augmentation_graph(4, 2, sparse=True)
+S_ASYM = sp.csr_matrix(ASYM.numpy())
+S_NEG = sp.csr_matrix(NEG.numpy())
+S_NAN = sp.csr_matrix(NAN_G.numpy())
+S_INF = sp.coo_matrix(INF_G.numpy())
+S_RECT = sp.csr_matrix(np.ones((3, 4)))
+S_DIAG = sp.csr_matrix(DIAG.numpy())
+S_ISOLATED = sp.csr_matrix(ISOLATED.numpy())
 
 
 def case(name, *args, match, id, setup=None, **kwargs):
@@ -99,6 +111,51 @@ BAD_INPUTS = [
                r"Got 8 instead"),
     case("graphs.centering", 0, id="centering-zero",
          match=r"The 'n' parameter of centering must be an int in the range \[1, inf\)"),
+    # ---- sparse graphs ------------------------------------------------------------------
+    case("graphs.laplacian", S_RECT, id="sparse-laplacian-non-square",
+         match=r"G must be square in laplacian: got shape \(3, 4\)"),
+    case("graphs.laplacian", S_ASYM, id="sparse-laplacian-asymmetric",
+         match=r"G must be symmetric in laplacian: max \|G - G\.T\| = 0\.5 at \(0, 1\)"),
+    case("graphs.laplacian", ASYM.to_sparse(), id="torch-sparse-laplacian-asymmetric",
+         match=r"G must be symmetric in laplacian: max \|G - G\.T\| = 0\.5 at \(0, 1\)"),
+    case("graphs.laplacian", S_NEG, id="sparse-laplacian-negative",
+         match=r"G must be non-negative in laplacian: G\[0, 1\] = -1"),
+    case("graphs.laplacian", S_NAN, id="sparse-laplacian-nan",
+         match=r"G must be finite \(no NaN or inf\) in laplacian: nan at \(0, 1\)"),
+    case("graphs.components", S_INF, id="sparse-components-inf",
+         match=r"G must be finite \(no NaN or inf\) in components: inf at \(0, 1\)"),
+    case("graphs.laplacian", sp.csr_matrix(np.zeros((1, 1))), id="sparse-laplacian-1x1",
+         match=r"G must have at least 2 rows in laplacian: got 1"),
+    case("graphs.laplacian", S_ISOLATED, normalized=True,
+         id="sparse-laplacian-normalized-isolated",
+         match=r"laplacian\(normalized=True\) needs every degree > 0: row 2 of G sums to 0"),
+    case("graphs.validate_graph", S_DIAG, zero_diagonal=True, id="sparse-validate-diagonal",
+         match=r"G must have a zero diagonal in validate_graph: G\[1, 1\] = 2"),
+    case("graphs.knn_graph", X8, 8, sparse=True, id="sparse-knn-k-too-large",
+         match=r"The 'k' parameter of knn_graph must be an int in the range \[1, 7\]"),
+    case("closed_form.vicreg_optimum", S_AUG, 8, 0.5, id="sparse-vicreg_optimum-K-too-large",
+         match=r"The 'K' parameter of vicreg_optimum must be an int in the range \[1, 7\]\. "
+               r"Got 8 instead"),
+    case("closed_form.vicreg_optimum", S_NEG, 1, 0.5, id="sparse-vicreg_optimum-negative",
+         match=r"G must be non-negative in vicreg_optimum: G\[0, 1\] = -1"),
+    case("closed_form.spectral_contrastive_optimum", S_ISOLATED, 1, normalized=True,
+         id="sparse-sc_optimum-normalized-isolated",
+         match=r"spectral_contrastive_optimum\(normalized=True\) needs every degree > 0: "
+               r"row 2 of G sums to 0"),
+    case("closed_form.simclr_optimum", S_AUG, 3, id="sparse-simclr-refused",
+         match=r"simclr_optimum does not accept a sparse G; pass a dense array"),
+    case("spectral.laplacian_eigenmaps", S_ISOLATED, 1, id="sparse-le-isolated",
+         match=r"laplacian_eigenmaps\(constraint='degree'\) needs every degree > 0: row 2"),
+    case("spectral.laplacian_eigenmaps", S_ASYM, 1, id="sparse-le-asymmetric",
+         match=r"G must be symmetric in laplacian_eigenmaps"),
+    case("spectral.lpp", X9, S_AUG, 2, id="sparse-lpp-X-vs-G",
+         match=r"X and G must have the same number of rows in lpp: X has 9, G has 8"),
+    case("closed_form.vicreg_linear_optimum", X8, S_NAN, 2, 0.5, id="sparse-vicreg_linear-nan",
+         match=r"G must be finite \(no NaN or inf\) in vicreg_linear_optimum"),
+    case("losses.invariance", Z5, S_AUG, id="sparse-invariance-rows",
+         match=r"Z and G must have the same number of rows in invariance: Z has 5, G has 8"),
+    case("losses.info_nce", Z8, S_AUG, 0.5, id="sparse-info_nce-refused",
+         match=r"info_nce does not accept a sparse G; pass a dense array or tensor"),
     # ---- losses -------------------------------------------------------------------------
     case("losses.invariance", Z5, AUG, id="invariance-rows",
          match=r"Z and G must have the same number of rows in invariance: Z has 5, G has 8"),
