@@ -82,7 +82,7 @@ def minimize(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]
              method: str = "lbfgs", max_iter: int = 5000, gtol: float = 0.0,
              lr: float | None = None, history_size: int = 50,
              require_convergence: bool = True, polish: bool = False,
-             progress: bool = False) -> History:
+             polish_orbit_tol: float = 0.0, progress: bool = False) -> History:
     r"""Minimise ``loss_fn()`` over ``params`` in place.
 
     **Stopping rule (L-BFGS).**  The run stops at the first of
@@ -124,6 +124,8 @@ def minimize(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]
     polish : bool
         After L-BFGS, take Newton steps with the exact Hessian
         (:func:`newton_polish`; small problems only).
+    polish_orbit_tol : float >= 0
+        ``orbit_tol`` of :func:`newton_polish` (0: the polish as before).
     progress : bool
         Print the loss to stderr every tenth of the budget (off by default:
         notebooks compare their outputs).
@@ -214,7 +216,7 @@ def minimize(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]
             f"{max_iter} iterations ran out (largest gradient entry "
             f"{hist.grad_norm[-1]:.3e}, loss {hist.loss[-1]:.10g}). Raise max_iter.")
     if polish:
-        newton_polish(loss_fn, params, history=hist)
+        newton_polish(loss_fn, params, history=hist, orbit_tol=polish_orbit_tol)
     return hist
 
 
@@ -228,7 +230,8 @@ POLISH_MAX_PARAMS = 4000
 
 
 def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor], *,
-                  max_steps: int = 8, history: History | None = None) -> History:
+                  max_steps: int = 8, history: History | None = None,
+                  orbit_tol: float = 0.0) -> History:
     r"""Refine a near-minimiser with Newton steps on the exact Hessian.
 
     At the current point :math:`x` with gradient :math:`g` and Hessian
@@ -244,6 +247,18 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
     Newton converges quadratically, so two or three steps take the gradient
     from the L-BFGS floor (about :math:`\sqrt\varepsilon`) to rounding.
 
+    **Orbits of an invariance at a non-stationary point.**  Where the loss is
+    invariant under a group (rotations of :math:`Z`, the scale of each row for
+    a loss of normalised rows), the Hessian along the orbit is :math:`0` only
+    at a stationary point; at a point with gradient :math:`g` its
+    eigenvalues there are :math:`O(\lVert g\rVert)` and of either sign, and
+    the polish above stops at once.  ``orbit_tol > 0`` widens the threshold
+    to :math:`\tau = \max(10^{-10}\max_i|w_i|,\ \texttt{orbit\_tol}\,
+    \lVert g\rVert_2)`: eigenvalues with :math:`|w_i| \le \tau` are treated
+    as orbit directions (not stepped along, not a sign of a saddle).  Use it
+    only when the true curvature transverse to the orbits is well above
+    ``orbit_tol`` times the gradient norm (R12).
+
     Parameters
     ----------
     loss_fn : callable
@@ -253,6 +268,8 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
     max_steps : int
     history : History, optional
         Appended to (loss and gradient after each accepted step).
+    orbit_tol : float >= 0
+        See above; 0 (the default) keeps the threshold :math:`\tau`.
 
     Returns
     -------
@@ -262,6 +279,7 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
     f = "newton_polish"
     params = list(params)
     max_steps = _v.check_int(max_steps, "max_steps", f, 1)
+    _v.check_positive(orbit_tol, "orbit_tol", f, allow_zero=True)
     sizes = [p.numel() for p in params]
     total = sum(sizes)
     if total > POLISH_MAX_PARAMS:
@@ -307,7 +325,7 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
         H = (H + H.T) / 2
         w, V = torch.linalg.eigh(H)
         scale = float(w.abs().max())
-        tau = 1e-10 * scale
+        tau = max(1e-10 * scale, float(orbit_tol) * float(g.norm()))
         if scale == 0.0 or float(w.min()) < -max(tau, 1e3 * eps * scale):
             break
         keep = w > tau
