@@ -228,13 +228,14 @@ POLISH_MAX_PARAMS = 4000
 
 
 def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor], *,
-                  max_steps: int = 8, history: History | None = None) -> History:
+                  max_steps: int = 8, history: History | None = None,
+                  null_rtol: float = 1e-10) -> History:
     r"""Refine a near-minimiser with Newton steps on the exact Hessian.
 
     At the current point :math:`x` with gradient :math:`g` and Hessian
     :math:`H = \sum_i w_i v_i v_i^\top`, the step is
     :math:`\delta = -\sum_{w_i > \tau} v_i v_i^\top g / w_i` with
-    :math:`\tau = 10^{-10}\max_i |w_i|`: directions of (near-)zero
+    :math:`\tau = \texttt{null\_rtol}\cdot\max_i |w_i|`: directions of (near-)zero
     curvature, the symmetries of the loss (a rotation of :math:`Z`, a change
     of basis of :math:`Y` in a QR parametrisation), are left alone.  A step
     is taken only if it lowers the gradient without raising the loss beyond
@@ -253,6 +254,14 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
     max_steps : int
     history : History, optional
         Appended to (loss and gradient after each accepted step).
+    null_rtol : float in (0, 1)
+        :math:`\tau / \max_i |w_i|` (default ``1e-10``).  Away from the
+        minimiser set the Hessian along a symmetry orbit is not exactly zero
+        but of the order of the gradient, and may be slightly negative; after
+        an L-BFGS run whose gradient is far above rounding, pass a larger
+        value (e.g. ``1e-6``, still below the smallest true curvature over
+        the largest) so that those directions count as null rather than as
+        negative curvature.
 
     Returns
     -------
@@ -262,6 +271,9 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
     f = "newton_polish"
     params = list(params)
     max_steps = _v.check_int(max_steps, "max_steps", f, 1)
+    _v.check_positive(null_rtol, "null_rtol", f)
+    if not null_rtol < 1:
+        raise ValueError(f"The 'null_rtol' parameter of {f} must be below 1. Got {null_rtol!r}.")
     sizes = [p.numel() for p in params]
     total = sum(sizes)
     if total > POLISH_MAX_PARAMS:
@@ -307,7 +319,7 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
         H = (H + H.T) / 2
         w, V = torch.linalg.eigh(H)
         scale = float(w.abs().max())
-        tau = 1e-10 * scale
+        tau = null_rtol * scale
         if scale == 0.0 or float(w.min()) < -max(tau, 1e3 * eps * scale):
             break
         keep = w > tau
