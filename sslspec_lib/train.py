@@ -231,13 +231,13 @@ POLISH_MAX_PARAMS = 4000
 
 def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor], *,
                   max_steps: int = 8, history: History | None = None,
-                  orbit_tol: float = 0.0) -> History:
+                  null_rtol: float = 1e-10, orbit_tol: float = 0.0) -> History:
     r"""Refine a near-minimiser with Newton steps on the exact Hessian.
 
     At the current point :math:`x` with gradient :math:`g` and Hessian
     :math:`H = \sum_i w_i v_i v_i^\top`, the step is
     :math:`\delta = -\sum_{w_i > \tau} v_i v_i^\top g / w_i` with
-    :math:`\tau = 10^{-10}\max_i |w_i|`: directions of (near-)zero
+    :math:`\tau = \texttt{null\_rtol}\cdot\max_i |w_i|`: directions of (near-)zero
     curvature, the symmetries of the loss (a rotation of :math:`Z`, a change
     of basis of :math:`Y` in a QR parametrisation), are left alone.  A step
     is taken only if it lowers the gradient without raising the loss beyond
@@ -253,7 +253,7 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
     at a stationary point; at a point with gradient :math:`g` its
     eigenvalues there are :math:`O(\lVert g\rVert)` and of either sign, and
     the polish above stops at once.  ``orbit_tol > 0`` widens the threshold
-    to :math:`\tau = \max(10^{-10}\max_i|w_i|,\ \texttt{orbit\_tol}\,
+    to :math:`\tau = \max(\texttt{null\_rtol}\max_i|w_i|,\ \texttt{orbit\_tol}\,
     \lVert g\rVert_2)`: eigenvalues with :math:`|w_i| \le \tau` are treated
     as orbit directions (not stepped along, not a sign of a saddle).  Use it
     only when the true curvature transverse to the orbits is well above
@@ -268,8 +268,19 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
     max_steps : int
     history : History, optional
         Appended to (loss and gradient after each accepted step).
+    null_rtol : float in (0, 1)
+        :math:`\tau / \max_i |w_i|` (default ``1e-10``).  Away from the
+        minimiser set the Hessian along a symmetry orbit is not exactly zero
+        but of the order of the gradient, and may be slightly negative; after
+        an L-BFGS run whose gradient is far above rounding, pass a larger
+        value (e.g. ``1e-6``, still below the smallest true curvature over
+        the largest) so that those directions count as null rather than as
+        negative curvature.
     orbit_tol : float >= 0
-        See above; 0 (the default) keeps the threshold :math:`\tau`.
+        The same purpose in the gradient's units (see above): the threshold
+        is :math:`\tau = \max(\texttt{null\_rtol}\max_i|w_i|,\
+        \texttt{orbit\_tol}\,\lVert g\rVert_2)`; 0 (the default) keeps
+        the relative threshold alone.
 
     Returns
     -------
@@ -280,6 +291,9 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
     params = list(params)
     max_steps = _v.check_int(max_steps, "max_steps", f, 1)
     _v.check_positive(orbit_tol, "orbit_tol", f, allow_zero=True)
+    _v.check_positive(null_rtol, "null_rtol", f)
+    if not null_rtol < 1:
+        raise ValueError(f"The 'null_rtol' parameter of {f} must be below 1. Got {null_rtol!r}.")
     sizes = [p.numel() for p in params]
     total = sum(sizes)
     if total > POLISH_MAX_PARAMS:
@@ -325,7 +339,7 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
         H = (H + H.T) / 2
         w, V = torch.linalg.eigh(H)
         scale = float(w.abs().max())
-        tau = max(1e-10 * scale, float(orbit_tol) * float(g.norm()))
+        tau = max(null_rtol * scale, float(orbit_tol) * float(g.norm()))
         if scale == 0.0 or float(w.min()) < -max(tau, 1e3 * eps * scale):
             break
         keep = w > tau
