@@ -223,3 +223,20 @@ def test_r8_davis_kahan_rule_rejects_a_rotated_subspace():
     assert metrics.subspace_gap(Xa_c @ W_rot, Xa_c @ Wa[:, :K2]) > tol
     # The wrong pair (first and third direction) is caught by far.
     assert metrics.subspace_gap(Xa_c @ Wa[:, [0, 2]], Xa_c @ Wa[:, :K2]) > tol
+
+
+# -- the curvature helper used by the training checks -------------------------------
+
+def test_smallest_curvature_skips_flat_directions():
+    A = torch.diag(torch.tensor([3.0, 2.0, 0.5], dtype=F64))
+    # ||A - zz^T||^2 at z = sqrt(3) e_1: curvatures 4(3 - 2), 4(3 - 0.5) and 8 * 3.
+    z = torch.tensor([[3.0 ** 0.5], [0.0], [0.0]], dtype=F64)
+    mu = bounds.smallest_curvature(lambda Z: ((A - Z @ Z.T) ** 2).sum(), z)
+    assert abs(mu - 4.0) < 1e-12
+    # A rotation-invariant loss in two columns: the flat direction is skipped.
+    Z2 = torch.tensor([[3.0 ** 0.5, 0.0], [0.0, 2.0 ** 0.5], [0.0, 0.0]], dtype=F64)
+    mu2 = bounds.smallest_curvature(lambda Z: ((A - Z @ Z.T) ** 2).sum(), Z2)
+    assert abs(mu2 - 4 * (2.0 - 0.5)) < 1e-12
+    with pytest.raises(ValueError, match="negative"):
+        bounds.smallest_curvature(lambda Z: ((A - Z @ Z.T) ** 2).sum(),
+                                  torch.tensor([[0.0], [2.0 ** 0.5], [0.0]], dtype=F64))
