@@ -18,7 +18,8 @@ import torch
 
 from . import _validation as _v
 
-__all__ = ["EPS", "rounding", "eigen_residual", "sin_theta_bound", "gradient_distance_bound"]
+__all__ = ["EPS", "rounding", "eigen_residual", "sin_theta_bound", "gradient_distance_bound",
+           "smallest_curvature"]
 
 #: Unit roundoff of float64.
 EPS = float(torch.finfo(torch.float64).eps)
@@ -137,3 +138,49 @@ def gradient_distance_bound(grad_norm: float, curvature: float) -> float:
     _v.check_positive(grad_norm, "grad_norm", f, allow_zero=True)
     _v.check_positive(curvature, "curvature", f)
     return float(grad_norm) / float(curvature)
+
+
+def smallest_curvature(loss: Any, Z: Any, *, rtol: float = 1e-8) -> float:
+    r"""Smallest non-negligible Hessian eigenvalue of ``loss`` at ``Z``.
+
+    The curvature to pass to :func:`gradient_distance_bound` for a loss
+    whose minimisers form a set (an orbit under rotations, a subspace of free
+    entries): the dense Hessian of ``loss(Z)`` with respect to the entries of
+    ``Z`` is formed, and the smallest eigenvalue above ``rtol`` times the
+    largest absolute one is returned; eigenvalues below that are the flat
+    directions along the set of minimisers.  Small problems only (the
+    Hessian has ``Z.numel()**2`` entries).  Serves the training checks of
+    R10-R14 (:ref:`ch-losses`).
+
+    Parameters
+    ----------
+    loss : callable
+        ``loss(Z)`` returns a scalar tensor, twice differentiable.
+    Z : tensor
+        The point (a near-minimiser).
+    rtol : float > 0
+        Relative threshold separating flat directions.
+
+    Returns
+    -------
+    float
+        The smallest eigenvalue above ``rtol * max|eig|``.
+
+    Raises
+    ------
+    ValueError
+        If the Hessian has a negative eigenvalue below ``-rtol * max|eig|``
+        (``Z`` is not near a minimiser) or is zero.
+    """
+    f = "smallest_curvature"
+    _v.check_positive(rtol, "rtol", f)
+    Z = torch.as_tensor(Z).detach()
+    H = torch.autograd.functional.hessian(lambda x: loss(x.view_as(Z)), Z.reshape(-1))
+    w = torch.linalg.eigvalsh((H + H.T) / 2)
+    top = float(w.abs().max())
+    if top == 0.0:
+        raise ValueError(f"{f}: the Hessian is zero.")
+    if float(w.min()) < -rtol * top:
+        raise ValueError(f"{f}: the Hessian has the negative eigenvalue {float(w.min()):.3g}; "
+                         "Z is not near a minimiser.")
+    return float(w[w > rtol * top].min())
