@@ -47,7 +47,10 @@ RESULTS: dict[str, dict[str, object]] = {
                           "closed_form.spectral_contrastive_linear_optimum",
                           "closed_form.barlow_twins_linear_optimum"]},
     "R16": {"title": "Aligned $G$ recovers the supervised (LDA) solution", "chapter": None,
-            "functions": ["spectral.lda", "graphs.label_graph"]},
+            "functions": ["spectral.lda", "graphs.label_graph", "experiments.probe_accuracy",
+                          "experiments.split_fraction", "experiments.repeat",
+                          "experiments.summarize", "experiments.compare"]},
     "R17": {"title": r"Misaligned $G$: VICReg with small $\alpha$ keeps label information", "chapter": None, "functions": []},
-    "R18": {"title": r"Low-data regime: large $\alpha$ helps VICReg", "chapter": None, "functions": []},
+    "R18": {"title": r"Low-data regime: large $\alpha$ helps VICReg", "chapter": None,
+            "functions": ["experiments.split_per_class"]},
 }

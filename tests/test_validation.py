@@ -13,6 +13,7 @@ the cut) or not known (SimCLR with K < N' - 1); each must warn (UserWarning)
 and say why.
 """
 import importlib
+import importlib.util
 
 import numpy as np
 import pytest
@@ -307,6 +308,25 @@ if hasattr(importlib.import_module("sslspec_lib.metrics"), "normalized_stress"):
     BAD_INPUTS.append(case(
         "metrics.normalized_stress", ASYM, Z8[:3], id="normalized_stress-asymmetric",
         match=r"D must be symmetric in normalized_stress: max \|D - D\.T\| = 0\.5"))
+if importlib.util.find_spec("sslspec_lib.experiments") is not None:
+    BAD_INPUTS += [
+        case("experiments.probe_accuracy", Z8, [0, 1] * 3, Z8, [0, 1] * 4, id="probe-rows",
+             match=r"Z_train and y_train must have the same number of rows in "
+                   r"probe_accuracy: Z_train has 8, y_train has 6"),
+        case("experiments.probe_accuracy", Z_NAN, [0, 1] * 4, Z8, [0, 1] * 4, id="probe-nan",
+             match=r"Z_train must be finite \(no NaN or inf\) in probe_accuracy"),
+        case("experiments.split_per_class", [0, 0, 1, 1, 1], 2, 0, id="split-few",
+             match=r"Too few samples per class in split_per_class: class 0 has 2 rows"),
+        case("experiments.split_fraction", [0, 0, 1, 1], 1.5, 0, id="split-fraction",
+             match=r"The 'train_fraction' parameter of split_fraction must be a real "
+                   r"number in \(0, 1\)"),
+        case("experiments.repeat", lambda s: {"a": float("nan")}, 2, id="repeat-nan",
+             match=r"returned nan for 'a' at repeat 0: values must be finite"),
+        case("experiments.summarize", [1.0], id="summarize-one",
+             match=r"summarize needs at least 2 repeats to measure a spread"),
+        case("experiments.compare", [1.0, 2.0], [1.0, 2.0, 3.0], id="compare-unpaired",
+             match=r"a and b must have the same number of repeats in compare"),
+    ]
 
 
 def resolve(name):
