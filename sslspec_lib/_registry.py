@@ -50,7 +50,12 @@ RESULTS: dict[str, dict[str, object]] = {
             "functions": ["spectral.lda", "graphs.label_graph", "experiments.probe_accuracy",
                           "experiments.split_fraction", "experiments.repeat",
                           "experiments.summarize", "experiments.compare"]},
-    "R17": {"title": r"Misaligned $G$: VICReg with small $\alpha$ keeps label information", "chapter": None, "functions": []},
+    "R17": {"title": r"Misaligned $G$: VICReg with small $\alpha$ keeps label information", "chapter": None,
+            "functions": ["nuisance.balanced_groups", "nuisance.nuisance_graph",
+                          "nuisance.digits_nuisance", "nuisance.gaussian_nuisance",
+                          "nuisance.linear_encoder", "nuisance.vicreg_linear_draw",
+                          "nuisance.trained_encoder", "nuisance.misaligned_split",
+                          "nuisance.misaligned_trial"]},
     "R18": {"title": r"Low-data regime: large $\alpha$ helps VICReg", "chapter": None,
             "functions": ["experiments.split_per_class"]},
 }

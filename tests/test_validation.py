@@ -328,6 +328,28 @@ if importlib.util.find_spec("sslspec_lib.experiments") is not None:
              match=r"a and b must have the same number of repeats in compare"),
     ]
 
+if importlib.util.find_spec("sslspec_lib.nuisance") is not None:
+    BAD_INPUTS += [
+        case("nuisance.balanced_groups", 4, 5, id="groups-too-many",
+             match=r"The 'n_groups' parameter of balanced_groups must be an int in the "
+                   r"range \[1, 4\]\. Got 5"),
+        case("nuisance.nuisance_graph", [0, 1, 2], id="nuisance-graph-no-pair",
+             match=r"No two rows share a nuisance value in nuisance_graph"),
+        case("nuisance.digits_nuisance", 10, "blur", id="digits-nuisance-kind",
+             match=r"The 'kind' parameter of digits_nuisance must be one of"),
+        case("nuisance.gaussian_nuisance", 3, id="gaussian-nuisance-n",
+             match=r"The 'n_samples' parameter of gaussian_nuisance must be an int"),
+        case("nuisance.linear_encoder", "simclr", X8, AUG, 2, id="encoder-method",
+             match=r"The 'method' parameter of linear_encoder must be one of"),
+        case("nuisance.vicreg_linear_draw", X8, ASYM, 2, 0.5, seed=0, id="draw-asym",
+             match=r"G must be symmetric in vicreg_linear_draw"),
+        case("nuisance.trained_encoder", "mse", X8, AUG, 2, seed=0, id="trained-loss",
+             match=r"The 'loss' parameter of trained_encoder must be one of"),
+        case("nuisance.misaligned_split", 0, source="mnist", id="split-source",
+             match=r"The 'source' parameter of misaligned_split must be"),
+        case("nuisance.misaligned_trial", 0, alphas=(-1.0,), id="trial-alpha",
+             match=r"The 'alphas' parameter of misaligned_trial must be a finite real"),
+    ]
 
 def resolve(name):
     module, attr = name.split(".")
