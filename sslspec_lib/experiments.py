@@ -28,9 +28,10 @@ import numpy as np
 import torch
 
 from . import _validation as _v
-from . import checks, metrics
+from . import checks, closed_form, graphs, metrics, spectral
 
-__all__ = ["probe_accuracy", "split_per_class", "split_fraction", "repeat", "summarize",
+__all__ = ["probe_accuracy", "split_per_class", "split_fraction", "subset_with_sizes",
+           "pca_front_end", "balanced_label_graph", "aligned_probe", "repeat", "summarize",
            "compare", "Summary", "Comparison", "PROBE_C"]
 
 #: Inverse L2 penalty of the linear probe's logistic regression (scikit-learn's default).
@@ -231,6 +232,162 @@ def split_fraction(y: Any, train_fraction: float, seed: int
     train = np.sort(np.concatenate(parts))
     test = np.setdiff1d(np.arange(len(yy)), train)
     return train.astype(np.int64), test.astype(np.int64)
+
+
+def subset_with_sizes(y: Any, sizes: Any, seed: int) -> np.ndarray:
+    """Rows with prescribed class sizes: ``sizes[j]`` random rows of the j-th class (R16).
+
+    Used to measure what unequal class sizes change in R16.
+
+    Parameters
+    ----------
+    y : (N,) array_like of int
+    sizes : sequence of int >= 1, one per class (classes in increasing order)
+    seed : int >= 0
+
+    Returns
+    -------
+    int64 array of row indices, sorted.
+
+    Raises
+    ------
+    ValueError
+        If ``sizes`` does not have one entry per class or asks for more rows
+        than a class has.
+    """
+    f = "subset_with_sizes"
+    yy = _labels(y, "y", f)
+    seed = _v.check_int(seed, "seed", f, 0)
+    classes, counts = np.unique(yy, return_counts=True)
+    sz = [int(v) for v in np.asarray(sizes).ravel()] if np.ndim(sizes) <= 1 else None
+    if sz is None or len(sz) != len(classes):
+        raise ValueError(f"The 'sizes' parameter of {f} must have one entry per class "
+                         f"({len(classes)}). Got {sizes!r} instead.")
+    for c, k, n in zip(classes, sz, counts):
+        if k < 1 or k > n:
+            raise ValueError(f"Too few samples per class in {f}: class {c} has {n} rows, "
+                             f"{k} requested (need 1 <= size <= {n}).")
+    rng = np.random.default_rng(seed)
+    idx = np.concatenate([rng.permutation(np.flatnonzero(yy == c))[:k]
+                          for c, k in zip(classes, sz)])
+    return np.sort(idx).astype(np.int64)
+
+
+def pca_front_end(X_fit: Any, *others: Any, n_components: int) -> tuple[torch.Tensor, ...]:
+    r"""The feature front end of Part III: centre and project on the top principal axes (R16, R17, R18).
+
+    The mean and the axes are computed on ``X_fit`` only (the rows the
+    method is fitted on); every array is centred with that mean and projected
+    on the ``n_components`` right singular vectors of the centred ``X_fit``
+    with the largest singular values.  On digits this removes the always-blank
+    pixels, which make :math:`\Sigma = X^\top HX/N` singular and the linear
+    closed forms undefined.
+
+    Parameters
+    ----------
+    X_fit : (N, D) array_like
+    *others : (M_i, D) array_like, projected with the same mean and axes
+    n_components : int, 1 <= n_components <= min(N, D)
+
+    Returns
+    -------
+    tuple of tensors ``(X_fit_projected, *others_projected)``, float64,
+    ``X_fit_projected`` with zero column means.
+
+    Raises
+    ------
+    ValueError
+        If the widths differ or ``n_components`` is out of range.
+    """
+    f = "pca_front_end"
+    Xf = _v.check_matrix(X_fit, "X_fit", f, dtype=torch.float64)
+    n_components = _v.check_int(n_components, "n_components", f, 1, min(Xf.shape))
+    rest = [_v.check_matrix(o, "others", f, dtype=torch.float64).to(Xf.device)
+            for o in others]
+    for o in rest:
+        if o.shape[1] != Xf.shape[1]:
+            raise ValueError(f"Every array passed to {f} must have the {Xf.shape[1]} columns "
+                             f"of X_fit. Got {o.shape[1]}.")
+    mean = Xf.mean(dim=0, keepdim=True)
+    # Right singular vectors of the centred data, largest singular values first.
+    _, _, Vt = torch.linalg.svd(Xf - mean, full_matrices=False)
+    P = Vt[:n_components].T
+    return tuple((A - mean) @ P for A in [Xf, *rest])
+
+
+def balanced_label_graph(y: Any, *, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    r"""Class-size-normalised label graph :math:`G_{ij} = 1[y_i = y_j]/n_{y_i}`, :math:`i \ne j` (R16).
+
+    Its Laplacian is :math:`\sum_c H_c` (the centring matrix of each class),
+    so :math:`X^\top LX/N` is exactly Fisher's within-class scatter
+    :math:`S_w` whatever the class sizes, while the plain label graph
+    (:func:`sslspec_lib.graphs.label_graph`) gives
+    :math:`\frac1N\sum_c n_c X_c^\top H_c X_c`, which weights class
+    :math:`c` by :math:`n_c^2` instead of :math:`n_c`.
+
+    Parameters
+    ----------
+    y : (N,) array_like of int, N >= 2
+
+    Returns
+    -------
+    torch.Tensor, shape (N, N), symmetric, zero diagonal.
+    """
+    f = "balanced_label_graph"
+    yy = _labels(y, "y", f)
+    if len(yy) < 2:
+        raise ValueError(f"The 'y' parameter of {f} must hold at least 2 labels. "
+                         f"Got {len(yy)}.")
+    _, codes, counts = np.unique(yy, return_inverse=True, return_counts=True)
+    G = graphs.label_graph(torch.as_tensor(codes), dtype=dtype)
+    return G / torch.as_tensor(counts[codes], dtype=dtype)[:, None]
+
+
+def aligned_probe(X: Any, y: Any, seed: int, *, n_per_class: int = 60,
+                  train_fraction: float = 0.5, n_components: int = 30,
+                  alpha_m: float = 0.5) -> dict[str, float]:
+    r"""One repeat of the aligned-G experiment of R16: probe accuracy of each method.
+
+    1. Draw ``n_per_class`` rows of each class (equal sizes
+       :math:`m`, seed ``seed``) and split them, stratified, into training
+       and test rows (``train_fraction``, seed ``seed + 1``).
+    2. Front end: :func:`pca_front_end` fitted on the training rows,
+       ``n_components`` axes.
+    3. On the training rows, with :math:`G` the label graph of their labels
+       and :math:`K = C - 1`: Fisher LDA (:func:`sslspec_lib.spectral.lda`),
+       linear VICReg at :math:`\alpha = ` ``alpha_m`` :math:`/m`
+       (:func:`sslspec_lib.closed_form.vicreg_linear_optimum`) and the linear
+       spectral contrastive loss
+       (:func:`sslspec_lib.closed_form.spectral_contrastive_linear_optimum`).
+    4. Each method's features ``X @ W`` (and the front end's features,
+       ``raw``) go through :func:`probe_accuracy`, trained on the training
+       rows, tested on the test rows.
+
+    Returns
+    -------
+    dict
+        ``{"raw", "lda", "vicreg", "spectral_contrastive"}`` test accuracies.
+    """
+    f = "aligned_probe"
+    yy = _labels(y, "y", f)
+    alpha_m = _v.check_positive(alpha_m, "alpha_m", f)
+    sub, _ = split_per_class(yy, n_per_class, seed)
+    Xs = _v.check_matrix(X, "X", f, dtype=torch.float64)[torch.as_tensor(sub)]
+    ys = yy[sub]
+    tr, te = split_fraction(ys, train_fraction, seed + 1)
+    Xtr, Xte = pca_front_end(Xs[torch.as_tensor(tr)], Xs[torch.as_tensor(te)],
+                             n_components=n_components)
+    ytr, yte = ys[tr], ys[te]
+    K = len(np.unique(ytr)) - 1
+    m = float(np.bincount(ytr).max())
+    G = graphs.label_graph(torch.as_tensor(ytr), device=Xtr.device)
+    Ws = {"lda": spectral.lda(Xtr, ytr, K),
+          "vicreg": closed_form.vicreg_linear_optimum(Xtr, G, K, alpha_m / m),
+          "spectral_contrastive": closed_form.spectral_contrastive_linear_optimum(Xtr, G, K)}
+    out = {"raw": probe_accuracy(Xtr, ytr, Xte, yte)}
+    for name, W in Ws.items():
+        out[name] = probe_accuracy(Xtr @ W, ytr, Xte @ W, yte)
+    return out
 
 
 # -- repeats -----------------------------------------------------------------------------

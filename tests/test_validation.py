@@ -326,7 +326,17 @@ if importlib.util.find_spec("sslspec_lib.experiments") is not None:
              match=r"summarize needs at least 2 repeats to measure a spread"),
         case("experiments.compare", [1.0, 2.0], [1.0, 2.0, 3.0], id="compare-unpaired",
              match=r"a and b must have the same number of repeats in compare"),
+        case("experiments.subset_with_sizes", [0, 0, 1], [3, 1], 0, id="subset-too-many",
+             match=r"Too few samples per class in subset_with_sizes: class 0 has 2 rows"),
+        case("experiments.pca_front_end", X8, n_components=4, id="pca-too-many",
+             match=r"The 'n_components' parameter of pca_front_end must be an int in the "
+                   r"range \[1, 3\]"),
+        case("experiments.balanced_label_graph", [[0, 1]], id="balanced-2d",
+             match=r"The 'y' parameter of balanced_label_graph must be a non-empty 1-d"),
+        case("experiments.aligned_probe", X8, [0, 1] * 4, 0, alpha_m=-1.0, id="aligned-alpha",
+             match=r"The 'alpha_m' parameter of aligned_probe must be a finite real number"),
     ]
+
 
 if importlib.util.find_spec("sslspec_lib.nuisance") is not None:
     BAD_INPUTS += [

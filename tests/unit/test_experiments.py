@@ -186,3 +186,57 @@ def test_compare_is_paired_not_pooled():
 def test_summary_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# -- R16 helpers -------------------------------------------------------------------------
+
+def test_subset_with_sizes():
+    y = np.repeat([0, 1, 2], [5, 7, 9])
+    idx = ex.subset_with_sizes(y, [1, 3, 9], 0)
+    assert np.bincount(y[idx]).tolist() == [1, 3, 9] and np.all(np.diff(idx) > 0)
+    with pytest.raises(ValueError, match=r"class 0 has 5 rows, 6 requested"):
+        ex.subset_with_sizes(y, [6, 1, 1], 0)
+    with pytest.raises(ValueError, match=r"The 'sizes' parameter of subset_with_sizes must "
+                                         r"have one entry per class \(3\)"):
+        ex.subset_with_sizes(y, [1, 1], 0)
+
+
+def test_pca_front_end_centres_and_projects_with_the_fit_rows():
+    X, _ = blobs()
+    A, B = ex.pca_front_end(X[:30], X[30:], n_components=2)
+    assert A.shape == (30, 2) and B.shape == (30, 2)
+    assert float(A.mean(0).abs().max()) < 1e-12
+    C_ = A.T @ A
+    assert float((C_ - torch.diag(torch.diagonal(C_))).abs().max()) < 1e-9  # principal axes
+    with pytest.raises(ValueError, match=r"must have the 4 columns of X_fit. Got 3"):
+        ex.pca_front_end(X, X[:, :3], n_components=2)
+    with pytest.raises(ValueError, match=r"The 'n_components' parameter of pca_front_end"):
+        ex.pca_front_end(X, n_components=5)
+
+
+def test_balanced_label_graph_laplacian_is_sum_of_class_centrings():
+    from sslspec_lib import graphs
+    y = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    G = ex.balanced_label_graph(y)
+    assert torch.equal(G, G.T) and float(G.diagonal().abs().max()) == 0
+    L = graphs.laplacian(G)
+    expect = torch.zeros(9, 9, dtype=torch.float64)
+    for c in range(3):
+        idx = (y == c).nonzero().ravel()
+        n = len(idx)
+        expect[idx[:, None], idx[None, :]] = torch.eye(n, dtype=torch.float64) - 1.0 / n
+    assert float((L - expect).abs().max()) < 1e-15
+    # a wrong normalisation (the plain label graph) is caught by the same comparison
+    assert float((graphs.laplacian(graphs.label_graph(y)) - expect).abs().max()) > 0.5
+    with pytest.raises(ValueError, match=r"balanced_label_graph must hold at least 2 labels"):
+        ex.balanced_label_graph([1])
+
+
+def test_aligned_probe_methods_tie_with_lda():
+    from sslspec_lib import data
+    X, y = data.digits()
+    out = ex.aligned_probe(X, y, 0, n_per_class=30, n_components=20)
+    assert set(out) == {"raw", "lda", "vicreg", "spectral_contrastive"}
+    assert abs(out["vicreg"] - out["lda"]) <= 2 / 150 and out["lda"] > 0.8
+    with pytest.raises(ValueError, match=r"The 'alpha_m' parameter of aligned_probe"):
+        ex.aligned_probe(X, y, 0, alpha_m=0.0)
