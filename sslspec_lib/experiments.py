@@ -31,7 +31,7 @@ from . import _validation as _v
 from . import checks, closed_form, graphs, metrics, spectral
 
 __all__ = ["probe_accuracy", "split_per_class", "split_fraction", "subset_with_sizes",
-           "pca_front_end", "balanced_label_graph", "aligned_probe", "repeat", "summarize",
+           "pca_front_end", "balanced_label_graph", "aligned_probe", "low_data_probe", "repeat", "summarize",
            "compare", "Summary", "Comparison", "PROBE_C"]
 
 #: Inverse L2 penalty of the linear probe's logistic regression (scikit-learn's default).
@@ -387,6 +387,67 @@ def aligned_probe(X: Any, y: Any, seed: int, *, n_per_class: int = 60,
     out = {"raw": probe_accuracy(Xtr, ytr, Xte, yte)}
     for name, W in Ws.items():
         out[name] = probe_accuracy(Xtr @ W, ytr, Xte @ W, yte)
+    return out
+
+
+def low_data_probe(X: Any, y: Any, seed: int, *, n_labels: tuple[int, ...] = (2, 5, 10, 50),
+                   alpha_ms: tuple[float, ...] = (0.25, 2.0, 8.0), pool_per_class: int = 100,
+                   n_components: int = 30) -> dict[str, float]:
+    r"""One repeat of the low-data experiment of R18: accuracy against labels per class and :math:`\alpha`.
+
+    1. Draw a pool of ``pool_per_class`` rows of each class (seed ``seed``);
+       every other row is a test row.  Front end: :func:`pca_front_end`
+       fitted on the pool (``n_components`` axes, :math:`K = D`).
+    2. :math:`G` is the label graph of the pool (the aligned relation
+       matrix; :math:`m` = ``pool_per_class``).  Fitted on the pool: linear
+       VICReg (:func:`sslspec_lib.closed_form.vicreg_linear_optimum`) at
+       :math:`\alpha = a/m` for each ``a`` in ``alpha_ms``, the linear
+       spectral contrastive loss, and Fisher's LDA of the pool
+       (:func:`sslspec_lib.spectral.lda`, the supervised solution).
+    3. For each ``n`` in ``n_labels``, the probe (:func:`probe_accuracy`) is
+       trained on ``n`` labelled pool rows per class
+       (:func:`split_per_class`, seed ``seed + 1``, the same rows for every
+       method) and tested on the test rows.  Columns of a representation that
+       the closed form sets to zero are dropped before the probe.
+
+    Returns
+    -------
+    dict
+        ``"<method>@n<n>"`` for the methods ``raw``, ``lda``,
+        ``spectral_contrastive`` and ``vicreg_am<a>``, plus
+        ``"rank_vicreg_am<a>"`` and ``"rank_spectral_contrastive"`` (kept
+        columns).
+    """
+    f = "low_data_probe"
+    yy = _labels(y, "y", f)
+    Xf = _v.check_matrix(X, "X", f, dtype=torch.float64)
+    for a in alpha_ms:
+        _v.check_positive(a, "alpha_ms", f)
+    pool, test = split_per_class(yy, pool_per_class, seed)
+    Xp, Xt = pca_front_end(Xf[torch.as_tensor(pool)], Xf[torch.as_tensor(test)],
+                           n_components=n_components)
+    yp, yt = yy[pool], yy[test]
+    C = len(np.unique(yp))
+    G = graphs.label_graph(torch.as_tensor(yp), device=Xp.device)
+    Ws: dict[str, torch.Tensor] = {"raw": torch.eye(n_components, dtype=Xp.dtype,
+                                                    device=Xp.device),
+                                   "lda": spectral.lda(Xp, yp, C - 1)}
+    out: dict[str, float] = {}
+    W_sc, det = closed_form.spectral_contrastive_linear_optimum(Xp, G, n_components,
+                                                                return_details=True)
+    Ws["spectral_contrastive"] = W_sc[:, det.c > 0]
+    out["rank_spectral_contrastive"] = float((det.c > 0).sum())
+    for a in alpha_ms:
+        W, det = closed_form.vicreg_linear_optimum(Xp, G, n_components, a / pool_per_class,
+                                                   return_details=True)
+        Ws[f"vicreg_am{a:g}"] = W[:, det.c > 0]
+        out[f"rank_vicreg_am{a:g}"] = float((det.c > 0).sum())
+    for n in n_labels:
+        lab, _ = split_per_class(yp, n, seed + 1)
+        for name, W in Ws.items():
+            Z = Xp @ W
+            out[f"{name}@n{n}"] = (probe_accuracy(Z[torch.as_tensor(lab)], yp[lab],
+                                                  Xt @ W, yt) if W.shape[1] else 1.0 / C)
     return out
 
 

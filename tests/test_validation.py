@@ -333,6 +333,8 @@ if importlib.util.find_spec("sslspec_lib.experiments") is not None:
                    r"range \[1, 3\]"),
         case("experiments.balanced_label_graph", [[0, 1]], id="balanced-2d",
              match=r"The 'y' parameter of balanced_label_graph must be a non-empty 1-d"),
+        case("experiments.low_data_probe", X8, [0, 1] * 4, 0, alpha_ms=(0.0,), id="low-alpha",
+             match=r"The 'alpha_ms' parameter of low_data_probe must be a finite real"),
         case("experiments.aligned_probe", X8, [0, 1] * 4, 0, alpha_m=-1.0, id="aligned-alpha",
              match=r"The 'alpha_m' parameter of aligned_probe must be a finite real number"),
     ]

@@ -240,3 +240,14 @@ def test_aligned_probe_methods_tie_with_lda():
     assert abs(out["vicreg"] - out["lda"]) <= 2 / 150 and out["lda"] > 0.8
     with pytest.raises(ValueError, match=r"The 'alpha_m' parameter of aligned_probe"):
         ex.aligned_probe(X, y, 0, alpha_m=0.0)
+
+
+def test_low_data_probe_keys_and_ranks():
+    from sslspec_lib import data
+    X, y = data.digits()
+    out = ex.low_data_probe(X, y, 0, n_labels=(2,), alpha_ms=(0.25, 1.2), pool_per_class=40,
+                            n_components=20)
+    assert out["rank_vicreg_am0.25"] == 20.0 and out["rank_spectral_contrastive"] <= 9
+    assert {"raw@n2", "lda@n2", "spectral_contrastive@n2", "vicreg_am1.2@n2"} <= set(out)
+    with pytest.raises(ValueError, match=r"The 'alpha_ms' parameter of low_data_probe"):
+        ex.low_data_probe(X, y, 0, alpha_ms=(-1.0,))
