@@ -37,7 +37,7 @@ import torch
 from . import _validation as _v
 from . import closed_form, data, experiments, graphs, losses, spectral, train
 from ._linalg import eigh_sorted, inv_sqrt_psd
-from .metrics import numerical_rank
+from .metrics import gram_gap, numerical_rank
 from .device import generator
 
 __all__ = ["balanced_groups", "nuisance_graph", "digits_nuisance", "gaussian_nuisance",
@@ -455,9 +455,18 @@ def misaligned_trial(seed: int, *, source: str = "digits", kind: str = "shift",
         on the training labels, ``n_classes - 1`` directions),
         ``"vicreg@<alpha>"``, ``"spectral_contrastive"``, ``"cca"``: label
         accuracies; the encoders' names prefixed ``"nuisance:"``: accuracy
-        of the same probe at predicting the nuisance; and
+        of the same probe at predicting the nuisance;
         ``"rank:<method>"``: the numerical rank of each encoder's features
-        (singular values above ``1e-6`` times the largest).
+        (singular values above ``1e-6`` times the largest);
+        ``"input_gap:<method>"``: what the probe is given, compared with
+        the whitened inputs -- the relative Gram-matrix gap
+        (:func:`sslspec_lib.metrics.gram_gap`) between the encoder's features
+        and :math:`X\Sigma^{-1/2}`, both standardised with the training
+        rows' mean and standard deviation as the probe does, over the
+        training and test rows together (0 up to rounding exactly when the
+        probe's inputs agree up to an orthogonal map, which leaves its
+        penalty and predictions unchanged); and ``"cond"``, the condition
+        number of :math:`\Sigma`, which sets the rounding of that gap.
     """
     f = "misaligned_trial"
     alphas = [_v.check_positive(a, "alphas", f) for a in alphas]
@@ -480,7 +489,9 @@ def misaligned_trial(seed: int, *, source: str = "digits", kind: str = "shift",
         for m in ("spectral_contrastive", "cca"):
             encoders[m] = linear_encoder(m, Xtr, G, K)
         W_lda = spectral.lda(Xtr, ytr, min(n_classes - 1, D))
+    F_white = _standardised(Xtr @ S_isqrt, Xte @ S_isqrt)
     out: dict[str, float] = {
+        "cond": float(torch.linalg.cond(Xc.T @ Xc)),
         "raw": experiments.probe_accuracy(Xtr, ytr, Xte, yte),
         "whitened": experiments.probe_accuracy(Xtr @ S_isqrt, ytr, Xte @ S_isqrt, yte),
         "lda": experiments.probe_accuracy(Xtr @ W_lda, ytr, Xte @ W_lda, yte),
@@ -490,4 +501,17 @@ def misaligned_trial(seed: int, *, source: str = "digits", kind: str = "shift",
         out[name] = experiments.probe_accuracy(Ztr, ytr, Zte, yte)
         out[f"nuisance:{name}"] = experiments.probe_accuracy(Ztr, atr, Zte, ate)
         out[f"rank:{name}"] = float(numerical_rank(Ztr - Ztr.mean(dim=0), rtol=1e-6))
+        out[f"input_gap:{name}"] = gram_gap(_standardised(Ztr, Zte), F_white)
     return out
+
+
+def _standardised(Ztr: torch.Tensor, Zte: torch.Tensor) -> torch.Tensor:
+    """Training and test rows stacked, standardised with the training rows' statistics.
+
+    As the probe's ``StandardScaler`` does: biased standard deviation, and a
+    constant column left at 0.
+    """
+    mean = Ztr.mean(dim=0, keepdim=True)
+    std = Ztr.std(dim=0, correction=0, keepdim=True)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    return (torch.cat([Ztr, Zte]) - mean) / std
