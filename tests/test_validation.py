@@ -13,6 +13,7 @@ the cut) or not known (SimCLR with K < N' - 1); each must warn (UserWarning)
 and say why.
 """
 import importlib
+import importlib.util
 
 import numpy as np
 import pytest
@@ -364,7 +365,60 @@ if hasattr(importlib.import_module("sslspec_lib.metrics"), "normalized_stress"):
     BAD_INPUTS.append(case(
         "metrics.normalized_stress", ASYM, Z8[:3], id="normalized_stress-asymmetric",
         match=r"D must be symmetric in normalized_stress: max \|D - D\.T\| = 0\.5"))
+if importlib.util.find_spec("sslspec_lib.experiments") is not None:
+    BAD_INPUTS += [
+        case("experiments.probe_accuracy", Z8, [0, 1] * 3, Z8, [0, 1] * 4, id="probe-rows",
+             match=r"Z_train and y_train must have the same number of rows in "
+                   r"probe_accuracy: Z_train has 8, y_train has 6"),
+        case("experiments.probe_accuracy", Z_NAN, [0, 1] * 4, Z8, [0, 1] * 4, id="probe-nan",
+             match=r"Z_train must be finite \(no NaN or inf\) in probe_accuracy"),
+        case("experiments.split_per_class", [0, 0, 1, 1, 1], 2, 0, id="split-few",
+             match=r"Too few samples per class in split_per_class: class 0 has 2 rows"),
+        case("experiments.split_fraction", [0, 0, 1, 1], 1.5, 0, id="split-fraction",
+             match=r"The 'train_fraction' parameter of split_fraction must be a real "
+                   r"number in \(0, 1\)"),
+        case("experiments.repeat", lambda s: {"a": float("nan")}, 2, id="repeat-nan",
+             match=r"returned nan for 'a' at repeat 0: values must be finite"),
+        case("experiments.summarize", [1.0], id="summarize-one",
+             match=r"summarize needs at least 2 repeats to measure a spread"),
+        case("experiments.compare", [1.0, 2.0], [1.0, 2.0, 3.0], id="compare-unpaired",
+             match=r"a and b must have the same number of repeats in compare"),
+        case("experiments.subset_with_sizes", [0, 0, 1], [3, 1], 0, id="subset-too-many",
+             match=r"Too few samples per class in subset_with_sizes: class 0 has 2 rows"),
+        case("experiments.pca_front_end", X8, n_components=4, id="pca-too-many",
+             match=r"The 'n_components' parameter of pca_front_end must be an int in the "
+                   r"range \[1, 3\]"),
+        case("experiments.balanced_label_graph", [[0, 1]], id="balanced-2d",
+             match=r"The 'y' parameter of balanced_label_graph must be a non-empty 1-d"),
+        case("experiments.low_data_probe", X8, [0, 1] * 4, 0, alpha_ms=(0.0,), id="low-alpha",
+             match=r"The 'alpha_ms' parameter of low_data_probe must be a finite real"),
+        case("experiments.aligned_probe", X8, [0, 1] * 4, 0, alpha_m=-1.0, id="aligned-alpha",
+             match=r"The 'alpha_m' parameter of aligned_probe must be a finite real number"),
+    ]
 
+
+if importlib.util.find_spec("sslspec_lib.nuisance") is not None:
+    BAD_INPUTS += [
+        case("nuisance.balanced_groups", 4, 5, id="groups-too-many",
+             match=r"The 'n_groups' parameter of balanced_groups must be an int in the "
+                   r"range \[1, 4\]\. Got 5"),
+        case("nuisance.nuisance_graph", [0, 1, 2], id="nuisance-graph-no-pair",
+             match=r"No two rows share a nuisance value in nuisance_graph"),
+        case("nuisance.digits_nuisance", 10, "blur", id="digits-nuisance-kind",
+             match=r"The 'kind' parameter of digits_nuisance must be one of"),
+        case("nuisance.gaussian_nuisance", 3, id="gaussian-nuisance-n",
+             match=r"The 'n_samples' parameter of gaussian_nuisance must be an int"),
+        case("nuisance.linear_encoder", "simclr", X8, AUG, 2, id="encoder-method",
+             match=r"The 'method' parameter of linear_encoder must be one of"),
+        case("nuisance.vicreg_linear_draw", X8, ASYM, 2, 0.5, seed=0, id="draw-asym",
+             match=r"G must be symmetric in vicreg_linear_draw"),
+        case("nuisance.trained_encoder", "mse", X8, AUG, 2, seed=0, id="trained-loss",
+             match=r"The 'loss' parameter of trained_encoder must be one of"),
+        case("nuisance.misaligned_split", 0, source="mnist", id="split-source",
+             match=r"The 'source' parameter of misaligned_split must be"),
+        case("nuisance.misaligned_trial", 0, alphas=(-1.0,), id="trial-alpha",
+             match=r"The 'alphas' parameter of misaligned_trial must be a finite real"),
+    ]
 
 def resolve(name):
     module, attr = name.split(".")

@@ -1,0 +1,630 @@
+"""The experimental protocol of Part III (R16, R17, R18): probe, repeats, spread, verdicts.
+
+R16 is an identity; R17 and R18 are claims about downstream accuracy.  The
+chapters that test them share one protocol, which lives here so that every
+accuracy in Part III is measured the same way:
+
+* :func:`probe_accuracy`: the linear probe (standardise on the training
+  rows, multinomial logistic regression with L2 penalty ``C = 1``, lbfgs);
+* :func:`split_per_class` and :func:`split_fraction`: which rows train the
+  probe (a few labels per class, or a stratified fraction);
+* :func:`repeat`: run an experiment under ``n`` seeds derived from
+  ``$SSLSPEC_SEED`` (:func:`sslspec_lib.checks.seed`), the same seeds for
+  every method, so that differences between methods are *paired*;
+* :func:`summarize` (mean, spread) and :func:`compare` (paired difference
+  and the tie rule) turn the repeats into a verdict.
+
+The tie rule (:func:`compare`): a difference between two methods is called
+only when the mean paired difference exceeds the standard deviation of the
+paired differences across seeds; otherwise it is a tie.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from . import _validation as _v
+from . import checks, closed_form, graphs, metrics, spectral
+
+__all__ = ["probe_accuracy", "split_per_class", "split_fraction", "subset_with_sizes",
+           "pca_front_end", "balanced_label_graph", "aligned_probe", "low_data_probe", "repeat", "summarize",
+           "compare", "Summary", "Comparison", "PROBE_C"]
+
+#: Inverse L2 penalty of the linear probe's logistic regression (scikit-learn's default).
+PROBE_C = 1.0
+
+
+# -- input helpers -----------------------------------------------------------------------
+
+def _labels(y: Any, name: str, func: str) -> np.ndarray:
+    """A 1-d integer label array (tensor, array or list) as NumPy int64."""
+    arr = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"The '{name}' parameter of {func} must be a non-empty 1-d array "
+                         f"of labels. Got shape {arr.shape} instead.")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all() or not (arr == np.round(arr)).all():
+            raise ValueError(f"The '{name}' parameter of {func} must hold integer labels.")
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "iub":
+        raise ValueError(f"The '{name}' parameter of {func} must hold integer labels. "
+                         f"Got dtype {arr.dtype} instead.")
+    return arr.astype(np.int64)
+
+
+def _values(values: Any, name: str, func: str) -> np.ndarray:
+    """A 1-d finite float array with at least 2 entries."""
+    arr = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values,
+                     dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"The '{name}' parameter of {func} must be a 1-d array of values "
+                         f"(one per repeat). Got shape {arr.shape} instead.")
+    if arr.size < 2:
+        raise ValueError(f"{func} needs at least 2 repeats to measure a spread: "
+                         f"'{name}' has {arr.size}.")
+    if not np.isfinite(arr).all():
+        i = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise ValueError(f"{name} must be finite (no NaN or inf) in {func}: "
+                         f"{arr[i]} at ({i},).")
+    return arr
+
+
+# -- the linear probe --------------------------------------------------------------------
+
+def probe_accuracy(Z_train: Any, y_train: Any, Z_test: Any, y_test: Any) -> float:
+    r"""Test accuracy of the book's linear probe on frozen features (R16, R17, R18).
+
+    The protocol, the same for every method, baseline and seed of Part III:
+
+    1. each feature is standardised with the mean and standard deviation of
+       the *training* rows (constant columns, e.g. collapsed directions, stay
+       0);
+    2. a multinomial logistic regression with L2 penalty, inverse strength
+       :data:`PROBE_C` ``= 1`` on the standardised features, is fitted by
+       lbfgs (scikit-learn's ``LogisticRegression``, at most 5,000
+       iterations) on ``(Z_train, y_train)``;
+    3. the accuracy is the fraction of test rows whose predicted label is
+       right.
+
+    Deterministic: no random state is involved, and the features are
+    converted to float64 NumPy arrays first.  Built on
+    :func:`sslspec_lib.metrics.linear_probe_accuracy`.  Standardising makes
+    the probe blind to a per-feature scale (VICReg's shrunk spectrum
+    :math:`c_k` does not matter to it, only the kept directions do); the
+    penalty is what makes the probe's accuracy depend on the number of
+    labelled rows (R18).
+
+    Parameters
+    ----------
+    Z_train : (n_train, K) array_like
+        Features of the labelled rows.
+    y_train : (n_train,) array_like of int
+        Their labels: at least 2 classes.
+    Z_test : (n_test, K) array_like
+        Features of the rows to classify.
+    y_test : (n_test,) array_like of int
+
+    Returns
+    -------
+    float in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        On NaN or infinite features, non-integer labels, a mismatch between
+        features and labels or between the two feature widths, or fewer than
+        2 classes in ``y_train``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> Z = torch.tensor([[0.0], [0.1], [1.0], [1.1]])
+    >>> probe_accuracy(Z, [0, 0, 1, 1], Z, [0, 0, 1, 1])
+    1.0
+    """
+    f = "probe_accuracy"
+    Ztr = _v.check_matrix(Z_train, "Z_train", f, dtype=torch.float64)
+    Zte = _v.check_matrix(Z_test, "Z_test", f, dtype=torch.float64)
+    ytr = _labels(y_train, "y_train", f)
+    yte = _labels(y_test, "y_test", f)
+    if len(ytr) != Ztr.shape[0]:
+        raise ValueError(f"Z_train and y_train must have the same number of rows in {f}: "
+                         f"Z_train has {Ztr.shape[0]}, y_train has {len(ytr)}.")
+    if len(yte) != Zte.shape[0]:
+        raise ValueError(f"Z_test and y_test must have the same number of rows in {f}: "
+                         f"Z_test has {Zte.shape[0]}, y_test has {len(yte)}.")
+    if Ztr.shape[1] != Zte.shape[1]:
+        raise ValueError(f"Z_train and Z_test must have the same number of columns in {f}: "
+                         f"{Ztr.shape[1]} != {Zte.shape[1]}.")
+    if len(np.unique(ytr)) < 2:
+        raise ValueError(f"{f} needs at least 2 classes in y_train: got "
+                         f"{len(np.unique(ytr))}.")
+    return metrics.linear_probe_accuracy(Ztr.cpu(), ytr, Zte.cpu(), yte, C=PROBE_C,
+                                         max_iter=5000)
+
+
+# -- splits ------------------------------------------------------------------------------
+
+def split_per_class(y: Any, n_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Few labels per class: ``n_per_class`` random training rows of each class (R18).
+
+    Parameters
+    ----------
+    y : (N,) array_like of int
+        Labels of all rows; every class must have more than ``n_per_class``
+        rows, so that each class also has test rows.
+    n_per_class : int >= 1
+    seed : int >= 0
+        Seed of the draw (derive it with :func:`sslspec_lib.checks.seed`).
+
+    Returns
+    -------
+    train, test : int64 arrays of row indices, sorted, disjoint, covering ``0..N-1``.
+        ``train`` has exactly ``n_per_class`` rows of each class.
+
+    Raises
+    ------
+    ValueError
+        If a class has ``n_per_class`` rows or fewer, or the arguments are
+        invalid.
+    """
+    f = "split_per_class"
+    yy = _labels(y, "y", f)
+    n_per_class = _v.check_int(n_per_class, "n_per_class", f, 1)
+    seed = _v.check_int(seed, "seed", f, 0)
+    classes, counts = np.unique(yy, return_counts=True)
+    if len(classes) < 2:
+        raise ValueError(f"{f} needs at least 2 classes in y: got {len(classes)}.")
+    small = counts <= n_per_class
+    if small.any():
+        c = classes[small][0]
+        raise ValueError(f"Too few samples per class in {f}: class {c} has "
+                         f"{counts[small][0]} rows, n_per_class={n_per_class} needs at least "
+                         f"{n_per_class + 1} (the rest are the test rows).")
+    rng = np.random.default_rng(seed)
+    train = np.concatenate([rng.permutation(np.flatnonzero(yy == c))[:n_per_class]
+                            for c in classes])
+    train = np.sort(train)
+    test = np.setdiff1d(np.arange(len(yy)), train)
+    return train.astype(np.int64), test.astype(np.int64)
+
+
+def split_fraction(y: Any, train_fraction: float, seed: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified split: ``round(train_fraction * n_c)`` training rows of each class (R16, R17).
+
+    Parameters
+    ----------
+    y : (N,) array_like of int
+    train_fraction : float in (0, 1)
+    seed : int >= 0
+
+    Returns
+    -------
+    train, test : int64 arrays of row indices, sorted, disjoint, covering ``0..N-1``.
+
+    Raises
+    ------
+    ValueError
+        If a class would get no training row or no test row.
+    """
+    f = "split_fraction"
+    yy = _labels(y, "y", f)
+    ok = (isinstance(train_fraction, (float, int)) and not isinstance(train_fraction, bool)
+          and math.isfinite(train_fraction) and 0 < train_fraction < 1)
+    if not ok:
+        raise ValueError(f"The 'train_fraction' parameter of {f} must be a real number in "
+                         f"(0, 1). Got {train_fraction!r} instead.")
+    seed = _v.check_int(seed, "seed", f, 0)
+    rng = np.random.default_rng(seed)
+    parts = []
+    for c in np.unique(yy):
+        idx = np.flatnonzero(yy == c)
+        k = int(round(train_fraction * len(idx)))
+        if k < 1 or k >= len(idx):
+            raise ValueError(f"Too few samples per class in {f}: class {c} has {len(idx)} "
+                             f"rows, {k} would train the probe (need 1 <= k < {len(idx)}).")
+        parts.append(rng.permutation(idx)[:k])
+    train = np.sort(np.concatenate(parts))
+    test = np.setdiff1d(np.arange(len(yy)), train)
+    return train.astype(np.int64), test.astype(np.int64)
+
+
+def subset_with_sizes(y: Any, sizes: Any, seed: int) -> np.ndarray:
+    """Rows with prescribed class sizes: ``sizes[j]`` random rows of the j-th class (R16).
+
+    Used to measure what unequal class sizes change in R16.
+
+    Parameters
+    ----------
+    y : (N,) array_like of int
+    sizes : sequence of int >= 1, one per class (classes in increasing order)
+    seed : int >= 0
+
+    Returns
+    -------
+    int64 array of row indices, sorted.
+
+    Raises
+    ------
+    ValueError
+        If ``sizes`` does not have one entry per class or asks for more rows
+        than a class has.
+    """
+    f = "subset_with_sizes"
+    yy = _labels(y, "y", f)
+    seed = _v.check_int(seed, "seed", f, 0)
+    classes, counts = np.unique(yy, return_counts=True)
+    sz = [int(v) for v in np.asarray(sizes).ravel()] if np.ndim(sizes) <= 1 else None
+    if sz is None or len(sz) != len(classes):
+        raise ValueError(f"The 'sizes' parameter of {f} must have one entry per class "
+                         f"({len(classes)}). Got {sizes!r} instead.")
+    for c, k, n in zip(classes, sz, counts):
+        if k < 1 or k > n:
+            raise ValueError(f"Too few samples per class in {f}: class {c} has {n} rows, "
+                             f"{k} requested (need 1 <= size <= {n}).")
+    rng = np.random.default_rng(seed)
+    idx = np.concatenate([rng.permutation(np.flatnonzero(yy == c))[:k]
+                          for c, k in zip(classes, sz)])
+    return np.sort(idx).astype(np.int64)
+
+
+def pca_front_end(X_fit: Any, *others: Any, n_components: int) -> tuple[torch.Tensor, ...]:
+    r"""The feature front end of Part III: centre and project on the top principal axes (R16, R17, R18).
+
+    The mean and the axes are computed on ``X_fit`` only (the rows the
+    method is fitted on); every array is centred with that mean and projected
+    on the ``n_components`` right singular vectors of the centred ``X_fit``
+    with the largest singular values.  On digits this removes the always-blank
+    pixels, which make :math:`\Sigma = X^\top HX/N` singular and the linear
+    closed forms undefined.
+
+    Parameters
+    ----------
+    X_fit : (N, D) array_like
+    *others : (M_i, D) array_like, projected with the same mean and axes
+    n_components : int, 1 <= n_components <= min(N, D)
+
+    Returns
+    -------
+    tuple of tensors ``(X_fit_projected, *others_projected)``, float64,
+    ``X_fit_projected`` with zero column means.
+
+    Raises
+    ------
+    ValueError
+        If the widths differ or ``n_components`` is out of range.
+    """
+    f = "pca_front_end"
+    Xf = _v.check_matrix(X_fit, "X_fit", f, dtype=torch.float64)
+    n_components = _v.check_int(n_components, "n_components", f, 1, min(Xf.shape))
+    rest = [_v.check_matrix(o, "others", f, dtype=torch.float64).to(Xf.device)
+            for o in others]
+    for o in rest:
+        if o.shape[1] != Xf.shape[1]:
+            raise ValueError(f"Every array passed to {f} must have the {Xf.shape[1]} columns "
+                             f"of X_fit. Got {o.shape[1]}.")
+    mean = Xf.mean(dim=0, keepdim=True)
+    # Right singular vectors of the centred data, largest singular values first.
+    _, _, Vt = torch.linalg.svd(Xf - mean, full_matrices=False)
+    P = Vt[:n_components].T
+    return tuple((A - mean) @ P for A in [Xf, *rest])
+
+
+def balanced_label_graph(y: Any, *, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    r"""Class-size-normalised label graph :math:`G_{ij} = 1[y_i = y_j]/n_{y_i}`, :math:`i \ne j` (R16).
+
+    Its Laplacian is :math:`\sum_c H_c` (the centring matrix of each class),
+    so :math:`X^\top LX/N` is exactly Fisher's within-class scatter
+    :math:`S_w` whatever the class sizes, while the plain label graph
+    (:func:`sslspec_lib.graphs.label_graph`) gives
+    :math:`\frac1N\sum_c n_c X_c^\top H_c X_c`, which weights class
+    :math:`c` by :math:`n_c^2` instead of :math:`n_c`.
+
+    Parameters
+    ----------
+    y : (N,) array_like of int, N >= 2
+
+    Returns
+    -------
+    torch.Tensor, shape (N, N), symmetric, zero diagonal.
+    """
+    f = "balanced_label_graph"
+    yy = _labels(y, "y", f)
+    if len(yy) < 2:
+        raise ValueError(f"The 'y' parameter of {f} must hold at least 2 labels. "
+                         f"Got {len(yy)}.")
+    _, codes, counts = np.unique(yy, return_inverse=True, return_counts=True)
+    G = graphs.label_graph(torch.as_tensor(codes), dtype=dtype)
+    return G / torch.as_tensor(counts[codes], dtype=dtype)[:, None]
+
+
+def aligned_probe(X: Any, y: Any, seed: int, *, n_per_class: int = 60,
+                  train_fraction: float = 0.5, n_components: int = 30,
+                  alpha_m: float = 0.5) -> dict[str, float]:
+    r"""One repeat of the aligned-G experiment of R16: probe accuracy of each method.
+
+    1. Draw ``n_per_class`` rows of each class (equal sizes
+       :math:`m`, seed ``seed``) and split them, stratified, into training
+       and test rows (``train_fraction``, seed ``seed + 1``).
+    2. Front end: :func:`pca_front_end` fitted on the training rows,
+       ``n_components`` axes.
+    3. On the training rows, with :math:`G` the label graph of their labels
+       and :math:`K = C - 1`: Fisher LDA (:func:`sslspec_lib.spectral.lda`),
+       linear VICReg at :math:`\alpha = ` ``alpha_m`` :math:`/m`
+       (:func:`sslspec_lib.closed_form.vicreg_linear_optimum`) and the linear
+       spectral contrastive loss
+       (:func:`sslspec_lib.closed_form.spectral_contrastive_linear_optimum`).
+    4. Each method's features ``X @ W`` (and the front end's features,
+       ``raw``) go through :func:`probe_accuracy`, trained on the training
+       rows, tested on the test rows.
+
+    Returns
+    -------
+    dict
+        ``{"raw", "lda", "vicreg", "spectral_contrastive"}`` test accuracies.
+    """
+    f = "aligned_probe"
+    yy = _labels(y, "y", f)
+    alpha_m = _v.check_positive(alpha_m, "alpha_m", f)
+    sub, _ = split_per_class(yy, n_per_class, seed)
+    Xs = _v.check_matrix(X, "X", f, dtype=torch.float64)[torch.as_tensor(sub)]
+    ys = yy[sub]
+    tr, te = split_fraction(ys, train_fraction, seed + 1)
+    Xtr, Xte = pca_front_end(Xs[torch.as_tensor(tr)], Xs[torch.as_tensor(te)],
+                             n_components=n_components)
+    ytr, yte = ys[tr], ys[te]
+    K = len(np.unique(ytr)) - 1
+    m = float(np.bincount(ytr).max())
+    G = graphs.label_graph(torch.as_tensor(ytr), device=Xtr.device)
+    Ws = {"lda": spectral.lda(Xtr, ytr, K),
+          "vicreg": closed_form.vicreg_linear_optimum(Xtr, G, K, alpha_m / m),
+          "spectral_contrastive": closed_form.spectral_contrastive_linear_optimum(Xtr, G, K)}
+    out = {"raw": probe_accuracy(Xtr, ytr, Xte, yte)}
+    for name, W in Ws.items():
+        out[name] = probe_accuracy(Xtr @ W, ytr, Xte @ W, yte)
+    return out
+
+
+def low_data_probe(X: Any, y: Any, seed: int, *, n_labels: tuple[int, ...] = (2, 5, 10, 50),
+                   alpha_ms: tuple[float, ...] = (0.25, 2.0, 8.0), pool_per_class: int = 100,
+                   n_components: int = 30) -> dict[str, float]:
+    r"""One repeat of the low-data experiment of R18: accuracy against labels per class and :math:`\alpha`.
+
+    1. Draw a pool of ``pool_per_class`` rows of each class (seed ``seed``);
+       every other row is a test row.  Front end: :func:`pca_front_end`
+       fitted on the pool (``n_components`` axes, :math:`K = D`).
+    2. :math:`G` is the label graph of the pool (the aligned relation
+       matrix; :math:`m` = ``pool_per_class``).  Fitted on the pool: linear
+       VICReg (:func:`sslspec_lib.closed_form.vicreg_linear_optimum`) at
+       :math:`\alpha = a/m` for each ``a`` in ``alpha_ms``, the linear
+       spectral contrastive loss, and Fisher's LDA of the pool
+       (:func:`sslspec_lib.spectral.lda`, the supervised solution).
+    3. For each ``n`` in ``n_labels``, the probe (:func:`probe_accuracy`) is
+       trained on ``n`` labelled pool rows per class
+       (:func:`split_per_class`, seed ``seed + 1``, the same rows for every
+       method) and tested on the test rows.  Columns of a representation that
+       the closed form sets to zero are dropped before the probe.
+
+    Returns
+    -------
+    dict
+        ``"<method>@n<n>"`` for the methods ``raw``, ``lda``,
+        ``spectral_contrastive`` and ``vicreg_am<a>``, plus
+        ``"rank_vicreg_am<a>"`` and ``"rank_spectral_contrastive"`` (kept
+        columns).
+    """
+    f = "low_data_probe"
+    yy = _labels(y, "y", f)
+    Xf = _v.check_matrix(X, "X", f, dtype=torch.float64)
+    for a in alpha_ms:
+        _v.check_positive(a, "alpha_ms", f)
+    pool, test = split_per_class(yy, pool_per_class, seed)
+    Xp, Xt = pca_front_end(Xf[torch.as_tensor(pool)], Xf[torch.as_tensor(test)],
+                           n_components=n_components)
+    yp, yt = yy[pool], yy[test]
+    C = len(np.unique(yp))
+    G = graphs.label_graph(torch.as_tensor(yp), device=Xp.device)
+    Ws: dict[str, torch.Tensor] = {"raw": torch.eye(n_components, dtype=Xp.dtype,
+                                                    device=Xp.device),
+                                   "lda": spectral.lda(Xp, yp, C - 1)}
+    out: dict[str, float] = {}
+    W_sc, det = closed_form.spectral_contrastive_linear_optimum(Xp, G, n_components,
+                                                                return_details=True)
+    Ws["spectral_contrastive"] = W_sc[:, det.c > 0]
+    out["rank_spectral_contrastive"] = float((det.c > 0).sum())
+    for a in alpha_ms:
+        W, det = closed_form.vicreg_linear_optimum(Xp, G, n_components, a / pool_per_class,
+                                                   return_details=True)
+        Ws[f"vicreg_am{a:g}"] = W[:, det.c > 0]
+        out[f"rank_vicreg_am{a:g}"] = float((det.c > 0).sum())
+    for n in n_labels:
+        lab, _ = split_per_class(yp, n, seed + 1)
+        for name, W in Ws.items():
+            Z = Xp @ W
+            out[f"{name}@n{n}"] = (probe_accuracy(Z[torch.as_tensor(lab)], yp[lab],
+                                                  Xt @ W, yt) if W.shape[1] else 1.0 / C)
+    return out
+
+
+# -- repeats -----------------------------------------------------------------------------
+
+def repeat(fn: Callable[[int], dict[str, float]], n_repeats: int, *,
+           offset: int = 100) -> dict[str, np.ndarray]:
+    """Run an experiment under ``n_repeats`` derived seeds (R16, R17, R18).
+
+    Calls ``fn(seed)`` with ``seed = checks.seed(offset + i)`` for
+    ``i = 0, ..., n_repeats - 1``: seeds derived from ``$SSLSPEC_SEED``, so
+    that one variable re-draws every repeat.  ``fn`` returns a dict of named
+    floats (one per method, e.g. ``{"raw": ..., "lda": ..., "vicreg": ...}``)
+    computed on the *same* draw, so that the values of two names at the same
+    index are paired (see :func:`compare`).  Use a different ``offset`` for
+    each experiment of a notebook whose draws must be independent.
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        Each name's values across repeats, in repeat order (float64, length
+        ``n_repeats``).
+
+    Raises
+    ------
+    ValueError
+        If ``fn`` is not callable, ``n_repeats < 1``, ``offset < 0``, or
+        ``fn`` returns something other than a non-empty dict of finite
+        numbers, or different names in different repeats.
+    """
+    f = "repeat"
+    if not callable(fn):
+        raise ValueError(f"The 'fn' parameter of {f} must be callable. "
+                         f"Got {type(fn).__name__} instead.")
+    n_repeats = _v.check_int(n_repeats, "n_repeats", f, 1)
+    offset = _v.check_int(offset, "offset", f, 0)
+    out: dict[str, list[float]] = {}
+    for i in range(n_repeats):
+        s = checks.seed(offset + i)
+        res = fn(s)
+        if not isinstance(res, dict) or not res:
+            raise ValueError(f"The function passed to {f} must return a non-empty dict of "
+                             f"named numbers. Got {type(res).__name__} at repeat {i}.")
+        if i and set(res) != set(out):
+            raise ValueError(f"The function passed to {f} returned names "
+                             f"{sorted(res)} at repeat {i}, but {sorted(out)} at repeat 0.")
+        for name, value in res.items():
+            if isinstance(value, torch.Tensor):
+                value = value.item()
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"The function passed to {f} returned {value!r} for "
+                                 f"{name!r} at repeat {i}: not a number.") from None
+            if not math.isfinite(v):
+                raise ValueError(f"The function passed to {f} returned {v} for {name!r} at "
+                                 f"repeat {i}: values must be finite (no NaN or inf).")
+            out.setdefault(name, []).append(v)
+    return {name: np.asarray(v, dtype=np.float64) for name, v in out.items()}
+
+
+# -- spread and verdicts -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean and spread of one quantity across repeats (see :func:`summarize`).
+
+    ``std`` is the sample standard deviation (``ddof=1``).
+    """
+
+    mean: float
+    std: float
+    min: float
+    max: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A paired comparison of two methods across repeats (see :func:`compare`).
+
+    Attributes
+    ----------
+    mean_diff : float
+        Mean of ``a - b`` over the repeats.
+    std_diff : float
+        Sample standard deviation (``ddof=1``) of the paired differences.
+    n : int
+        Number of repeats.
+    verdict : {"a", "b", "tie"}
+        ``"a"`` if ``mean_diff > std_diff``, ``"b"`` if
+        ``mean_diff < -std_diff``, ``"tie"`` otherwise.
+    ratio : float
+        ``|mean_diff| / std_diff`` (``inf`` when the differences do not vary
+        and are not 0; ``0`` when they are all 0): how clear the verdict is.
+    """
+
+    mean_diff: float
+    std_diff: float
+    n: int
+    verdict: str
+    ratio: float
+
+
+def summarize(values: Any) -> Summary:
+    """Mean, sample standard deviation, minimum and maximum across repeats (R16, R17, R18).
+
+    Parameters
+    ----------
+    values : (n,) array_like of finite floats, ``n >= 2``
+        One value per repeat (one entry of :func:`repeat`'s result).
+
+    Returns
+    -------
+    Summary
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not 1-d, has fewer than 2 entries, or holds NaN or inf.
+    """
+    v = _values(values, "values", "summarize")
+    return Summary(mean=float(v.mean()), std=float(v.std(ddof=1)), min=float(v.min()),
+                   max=float(v.max()), n=int(v.size))
+
+
+def compare(a: Any, b: Any) -> Comparison:
+    r"""Paired comparison of two methods measured under the same seeds, and the tie rule (R16, R17, R18).
+
+    With :math:`d_i = a_i - b_i` the paired differences over the :math:`n`
+    repeats, :math:`\bar d` their mean and :math:`s_d` their sample standard
+    deviation (``ddof=1``), the verdict is
+
+    * ``"a"`` (``a`` is larger) if :math:`\bar d > s_d`,
+    * ``"b"`` (``b`` is larger) if :math:`\bar d < -s_d`,
+    * ``"tie"`` if :math:`|\bar d| \le s_d`:
+
+    a difference no larger than its own spread across seeds is not called.
+    Pairing removes the variation that both methods share (the draw of the
+    data and of the probe's labelled rows).  The rule is deliberately simple;
+    a chapter that *prints* a verdict must also make sure that it cannot flip
+    under another ``$SSLSPEC_SEED`` (``ratio`` well above 1, or a verdict of
+    ``"tie"`` well inside).
+
+    Parameters
+    ----------
+    a, b : (n,) array_like of finite floats, ``n >= 2``, same length
+        The two methods' values at the same seeds (entries of one
+        :func:`repeat` result).
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    ValueError
+        If the lengths differ, there are fewer than 2 repeats, or a value is
+        NaN or inf.
+    """
+    f = "compare"
+    av = _values(a, "a", f)
+    bv = _values(b, "b", f)
+    if av.shape != bv.shape:
+        raise ValueError(f"a and b must have the same number of repeats in {f} (paired "
+                         f"values): a has {av.size}, b has {bv.size}.")
+    d = av - bv
+    mean, std = float(d.mean()), float(d.std(ddof=1))
+    if mean > std:
+        verdict = "a"
+    elif mean < -std:
+        verdict = "b"
+    else:
+        verdict = "tie"
+    if std > 0:
+        ratio = abs(mean) / std
+    else:
+        ratio = math.inf if mean != 0 else 0.0
+    return Comparison(mean_diff=mean, std_diff=std, n=int(d.size), verdict=verdict,
+                      ratio=ratio)

@@ -1,0 +1,164 @@
+"""Nuisance graphs, data and encoders of R17 (sslspec_lib.nuisance)."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from sslspec_lib import closed_form, graphs, losses, metrics, nuisance
+
+
+def _inputs(n=60, n_groups=3, seed=0):
+    X, y, a = nuisance.gaussian_nuisance(n, n_groups=n_groups, dim_signal=3, dim_nuisance=2,
+                                         seed=seed)
+    return X, y, a, nuisance.nuisance_graph(a)
+
+
+def test_balanced_groups_are_equal_and_seeded():
+    a = nuisance.balanced_groups(12, 4, seed=3)
+    assert torch.bincount(a).tolist() == [3, 3, 3, 3]
+    assert torch.equal(a, nuisance.balanced_groups(12, 4, seed=3))
+    assert not torch.equal(a, nuisance.balanced_groups(12, 4, seed=4))
+
+
+def test_nuisance_graph_has_mean_degree_one_and_clique_spectrum():
+    a = nuisance.balanced_groups(12, 3, seed=0)  # 3 groups of m = 4
+    G = nuisance.nuisance_graph(a)
+    assert torch.allclose(G.sum(), torch.tensor(12.0, dtype=G.dtype))
+    lam = torch.linalg.eigvalsh(graphs.laplacian(G))
+    m = 4
+    assert torch.allclose(lam[:3], torch.zeros(3, dtype=G.dtype), atol=1e-12)
+    assert torch.allclose(lam[3:], torch.full((9,), m / (m - 1), dtype=G.dtype))
+    plain = nuisance.nuisance_graph(a, normalize=False)
+    assert torch.equal(plain, graphs.label_graph(a))
+
+
+def test_nuisance_graph_refuses_no_shared_value():
+    with pytest.raises(ValueError, match="No two rows share a nuisance value"):
+        nuisance.nuisance_graph([0, 1, 2])
+    with pytest.raises(ValueError, match="must hold integer values"):
+        nuisance.nuisance_graph([0.5, 0.5])
+
+
+@pytest.mark.parametrize("kind", nuisance.KINDS)
+def test_digits_nuisance_is_seeded_and_the_nuisance_is_shared(kind):
+    X, y, a = nuisance.digits_nuisance(40, kind, n_groups=4, seed=1)
+    assert X.shape == (40, 64) and X.dtype == torch.float64
+    assert torch.bincount(a).tolist() == [10] * 4
+    X2, _, _ = nuisance.digits_nuisance(40, kind, n_groups=4, seed=1)
+    assert torch.equal(X, X2)
+    clean, _, _ = nuisance.digits_nuisance(40, "random", n_groups=4, noise=0.0, seed=1)
+    mine, _, _ = nuisance.digits_nuisance(40, kind, n_groups=4, noise=0.0, seed=1)
+    diff = (mine - clean)
+    if kind == "pattern":  # the same added image within each group
+        for g in range(4):
+            d = diff[a == g]
+            assert torch.allclose(d, d[:1].expand_as(d))
+    elif kind == "random":
+        assert torch.equal(diff, torch.zeros_like(diff))
+    else:  # shift: group 0 moves every image one pixel to the right
+        img, sh = clean[a == 0][0].reshape(8, 8), mine[a == 0][0].reshape(8, 8)
+        assert torch.equal(sh[:, 1:], img[:, :-1]) and bool((sh[:, 0] == 0).all())
+
+
+def test_gaussian_nuisance_blocks():
+    X, y, a = nuisance.gaussian_nuisance(90, n_classes=3, n_groups=3, dim_signal=2,
+                                         dim_nuisance=2, separation=50.0,
+                                         nuisance_separation=0.0, seed=0)
+    assert X.shape == (90, 4)
+    # with a huge separation the label is read off the signal block, not the nuisance block
+    from sklearn.cluster import KMeans
+    km = KMeans(3, n_init=3, random_state=0).fit(X[:, :2].numpy())
+    assert len({(int(l), int(c)) for l, c in zip(y, km.labels_)}) == 3
+
+
+def test_closed_form_spectra_under_a_nuisance_graph():
+    """The theorem of ch-misaligned: M = m/(m-1) (I - B), CCA = (m B - I)/(m-1)."""
+    X, y, a, G = _inputs()
+    n, m = X.shape[0], 20
+    Xc = X - X.mean(0)
+    Sig = Xc.T @ Xc / n
+    means = torch.stack([Xc[a == g].mean(0) for g in range(3)])
+    SB = m * means.T @ means / n
+    e, V = torch.linalg.eigh(Sig)
+    Si = V @ torch.diag(e.rsqrt()) @ V.T
+    B = Si @ SB @ Si
+    beta = torch.linalg.eigvalsh(B)
+    _, det = closed_form.vicreg_linear_optimum(X, G, 5, 0.1, return_details=True)
+    pred = torch.sort(m / (m - 1) * (1 - beta)).values
+    assert torch.allclose(det.eigenvalues, pred, atol=1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, det_cca = closed_form.barlow_twins_linear_optimum(X, G, 5, return_details=True)
+    assert torch.allclose(det_cca.eigenvalues, torch.sort((m * beta - 1) / (m - 1),
+                                                          descending=True).values, atol=1e-10)
+    # a wrong scaling of G (no 1/(m-1)) is caught by the same comparison
+    _, det_bad = closed_form.vicreg_linear_optimum(X, G * (m - 1), 5, 0.01, return_details=True)
+    assert not torch.allclose(det_bad.eigenvalues, pred, atol=1e-6)
+
+
+def test_spectral_contrastive_rank_is_capped_by_the_groups():
+    X, y, a, G = _inputs(n_groups=2)
+    W = nuisance.linear_encoder("spectral_contrastive", X, G, 5)
+    assert metrics.numerical_rank(X @ W) <= 2
+
+
+def test_vicreg_draw_is_a_minimiser_and_varies_in_the_tie():
+    X, y, a, G = _inputs()
+    W0 = closed_form.vicreg_linear_optimum(X, G, 3, 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        W1 = nuisance.vicreg_linear_draw(X, G, 3, 0.5, seed=1)
+        W2 = nuisance.vicreg_linear_draw(X, G, 3, 0.5, seed=2)
+    l0, l1, l2 = (float(losses.vicreg(X @ W, G, 0.5)) for W in (W0, W1, W2))
+    assert abs(l1 - l0) < 1e-10 and abs(l2 - l0) < 1e-10
+    assert metrics.subspace_gap(X @ W1, X @ W2, center=True) > 1e-3
+    # no tie at the cut (K = number of nuisance directions): the draw is the closed form
+    W3 = nuisance.vicreg_linear_draw(X, G, 2, 0.5, seed=1)
+    W4 = closed_form.vicreg_linear_optimum(X, G, 2, 0.5)
+    assert metrics.subspace_gap(X @ W3, X @ W4, center=True) < 1e-8
+
+
+def test_trained_vicreg_reaches_the_closed_form_loss():
+    X, y, a, G = _inputs()
+    _, det = closed_form.vicreg_linear_optimum(X, G, 5, 0.5, return_details=True)
+    W, hist = nuisance.trained_encoder("vicreg", X, G, 5, seed=0, alpha=0.5)
+    assert abs(hist.final_loss - det.loss) < 1e-8
+
+
+def test_misaligned_trial_names_and_ranks():
+    r = nuisance.misaligned_trial(0, source="gaussian", n_train=60, n_test=60, n_groups=3,
+                                  alphas=(0.1, 5.0), dim_signal=2, dim_nuisance=2)
+    assert {"raw", "whitened", "lda", "vicreg@0.1", "vicreg@5", "spectral_contrastive",
+            "cca"} <= set(r)
+    assert r["rank:vicreg@0.1"] == 4 and r["rank:spectral_contrastive"] <= 3
+    assert r["rank:vicreg@5"] <= 2
+    assert abs(r["vicreg@0.1"] - r["whitened"]) <= 1 / 60
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: nuisance.digits_nuisance(10, "blur"), "The 'kind' parameter of digits_nuisance"),
+    (lambda: nuisance.digits_nuisance(40, "shift", n_groups=9), "The 'n_groups' parameter"),
+    (lambda: nuisance.balanced_groups(4, 5), "The 'n_groups' parameter of balanced_groups"),
+    (lambda: nuisance.linear_encoder("simclr", torch.eye(3), torch.ones(3, 3), 1),
+     "The 'method' parameter of linear_encoder"),
+    (lambda: nuisance.linear_encoder("vicreg", torch.eye(3), torch.ones(3, 3), 1),
+     "needs the invariance weight 'alpha'"),
+    (lambda: nuisance.trained_encoder("mse", torch.eye(3), torch.ones(3, 3), 1, seed=0),
+     "The 'loss' parameter of trained_encoder"),
+    (lambda: nuisance.misaligned_split(0, source="mnist"), "The 'source' parameter"),
+])
+def test_bad_inputs(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_misaligned_trial_input_gap_catches_a_wrong_encoder():
+    r = nuisance.misaligned_trial(0, source="gaussian", n_train=60, n_test=60, n_groups=3,
+                                  alphas=(0.1, 5.0), dim_signal=2, dim_nuisance=2)
+    # K = D and alpha < alpha*: the probe gets the whitened inputs up to rotation
+    assert r["input_gap:vicreg@0.1"] < 1e3 * r["cond"] * 2.2e-16 * 120
+    assert r["input_gap:cca"] < 1e3 * r["cond"] * 2.2e-16 * 120
+    # alpha > alpha* keeps only nuisance directions: not the same inputs
+    assert r["input_gap:vicreg@5"] > 0.1
+    assert r["input_gap:spectral_contrastive"] > 0.1
