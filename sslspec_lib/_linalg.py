@@ -48,6 +48,10 @@ from . import _validation as _v
 SPARSE_MIN_N = 500
 # Davis-Kahan bound required of a Krylov solve: ||R||_F / eigengap at the cut.
 SUBSPACE_RTOL = 1e-9
+# Relative tolerance of the ARPACK solve for the kept pairs: tight enough for
+# the Davis-Kahan bound at relative eigengaps down to about 1e-3 without a
+# second solve (a second solve costs as much as the first).
+MAIN_TOL = 1e-12
 # Seed of the Krylov start vector (deterministic: same input, same output).
 V0_SEED = 0
 # Which solver ran last ("dense", "arpack", "arpack-retry", "lobpcg"): for
@@ -161,16 +165,25 @@ def _set_solver(name: str) -> None:
 def _krylov_top(matvec: Any, n: int, m: int, *, n_keep: int, func: str,
                 scale: float, deflate: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Top ``m`` eigenpairs (descending) of a symmetric operator given by ``matvec``.
+    r"""Top eigenpairs (descending) of a symmetric operator given by ``matvec``.
 
     ``matvec`` maps an (n, b) array to an (n, b) array and must already be
     shifted so that the wanted eigenvalues are the largest algebraic ones,
-    and projected off ``deflate`` (a unit vector) if one is given.  The first
-    ``n_keep`` pairs form the subspace whose accuracy is enforced:
-    :math:`\|R\|_F / \delta \le` ``SUBSPACE_RTOL``, :math:`\delta` the gap
-    between the ``n_keep``-th and the next Ritz value (when ``m > n_keep``).
-    ``scale`` bounds the operator's spectral radius (residuals are relative
-    to it).
+    and projected off ``deflate`` (a unit vector) if one is given.  ``scale``
+    bounds the operator's spectral radius (residuals are relative to it).
+
+    Returns ``(w, V)``: ``w`` the ``m`` (``n_keep`` or ``n_keep + 1``) largest
+    eigenvalues, ``V`` the eigenvectors of the first ``n_keep``.  Only those
+    ``n_keep`` pairs are solved for to a tight tolerance: the next eigenvalue
+    usually lies in the bulk of the spectrum, where Krylov methods converge
+    slowly, and it is needed only to decide whether it ties with the last
+    kept one (the callers' ``check_gap``) and to bound the eigengap at the
+    cut.  So it comes from :func:`_next_eigenvalue`, a solve on the operator
+    deflated by the kept pairs, to a loose tolerance when that decides the
+    question and to a tight one when it does not.  The kept subspace must
+    satisfy :math:`\|R\|_F / \delta \le` ``SUBSPACE_RTOL``, :math:`\delta` a
+    lower estimate of the gap between the ``n_keep``-th and the next
+    eigenvalue.
     """
     from scipy.sparse.linalg import (ArpackError, ArpackNoConvergence,
                                      LinearOperator, eigsh, lobpcg)
@@ -181,47 +194,53 @@ def _krylov_top(matvec: Any, n: int, m: int, *, n_keep: int, func: str,
     if deflate is not None:
         v0 -= deflate * (deflate @ v0)
 
-    def residual_ok(w: np.ndarray, V: np.ndarray) -> tuple[bool, float]:
-        R = matvec(V) - V * w
+    def residual_ok(w: np.ndarray, V: np.ndarray, nxt: float | None,
+                    r_nxt: float) -> tuple[bool, float]:
+        R = matvec(V) - V * w[:n_keep]
         res = np.linalg.norm(R, axis=0)
-        kept = float(np.linalg.norm(res[:n_keep]))
-        if m > n_keep:
-            gap = float(w[n_keep - 1] - w[n_keep])
+        kept = float(np.linalg.norm(res))
+        if nxt is None:
+            gap, tie = scale, False
         else:
-            gap = scale
-        tie = gap <= 1e-9 * scale
+            tie = float(w[n_keep - 1]) - nxt <= 1e-9 * scale
+            # A lower estimate of the eigengap at the cut: the next eigenvalue
+            # is within about its residual of its Ritz value.
+            gap = float(w[n_keep - 1]) - nxt - 2.0 * r_nxt
         # A tie is reported by the caller (check_gap); then only the
         # eigenvalues need to be accurate, not a subspace that is not unique.
-        bound = kept / scale if tie else kept / gap
+        if tie:
+            bound = kept / scale
+        else:
+            bound = kept / gap if gap > 0 else float("inf")
         return bound <= SUBSPACE_RTOL and float(res.max()) <= 1e-8 * scale, bound
 
     def arpack(ncv: int, tol: float, maxiter: int) -> tuple[np.ndarray, np.ndarray]:
-        w, V = eigsh(op, k=m, which="LA", v0=v0, ncv=ncv, tol=tol, maxiter=maxiter)
+        w, V = eigsh(op, k=n_keep, which="LA", v0=v0, ncv=ncv, tol=tol, maxiter=maxiter)
         order = np.argsort(w)[::-1]
         return w[order], V[:, order]
 
-    ncv = min(n - 1, max(2 * m + 1, 20))
-    tol = 1e-10
+    ncv = min(n - 1, max(2 * n_keep + 1, 20))
+    tol = MAIN_TOL
     solver = "arpack"
     bound = float("inf")
     for _ in range(4):
         try:
             w, V = arpack(ncv, tol, maxiter=max(1000, 10 * n))
+            w, V, nxt, r_nxt = _next_eigenvalue(
+                matvec, n, w, V, n_keep=n_keep, want_next=m > n_keep, scale=scale,
+                deflate=deflate, eigsh=eigsh, LinearOperator=LinearOperator)
         except (ArpackNoConvergence, ArpackError):
             ncv = min(n - 1, 2 * ncv + 20)
             solver = "arpack-retry"
             continue
-        ok, bound = residual_ok(w, V)
+        ok, bound = residual_ok(w, V, nxt, r_nxt)
         if ok:
-            w, V = _complete_multiplicities(matvec, n, w, V, scale=scale,
-                                            deflate=deflate, eigsh=eigsh,
-                                            LinearOperator=LinearOperator)
             _set_solver(solver)
-            return w, V
+            return (w if nxt is None else np.append(w, nxt)), V
         # Tie the tolerance to the eigengap: shrink it by the missing factor.
         tol = max(tol * SUBSPACE_RTOL / bound / 10.0, 1e-15)
         solver = "arpack-retry"
-    # Fallback: LOBPCG from the same seeded block, tight tolerance.
+    # Fallback: LOBPCG from the same seeded block, tight tolerance, all m pairs.
     rng = np.random.default_rng(V0_SEED)
     X = rng.standard_normal((n, m))
     Y = deflate[:, None] if deflate is not None else None
@@ -229,7 +248,12 @@ def _krylov_top(matvec: Any, n: int, m: int, *, n_keep: int, func: str,
         w, V = lobpcg(op, X, Y=Y, largest=True, tol=1e-12 * scale, maxiter=2000)
         order = np.argsort(w)[::-1]
         w, V = w[order], V[:, order]
-        ok, bound = residual_ok(w, V)
+        R = matvec(V) - V * w
+        r_all = np.linalg.norm(R, axis=0)
+        ok, bound = residual_ok(w, V[:, :n_keep],
+                                float(w[n_keep]) if m > n_keep else None,
+                                float(r_all[n_keep]) if m > n_keep else 0.0)
+        ok = ok and float(r_all.max()) <= 1e-8 * scale
     except Exception as exc:  # noqa: BLE001 - reported below
         ok, bound = False, float("inf")
         why = f" ({type(exc).__name__}: {exc})"
@@ -237,7 +261,7 @@ def _krylov_top(matvec: Any, n: int, m: int, *, n_keep: int, func: str,
         why = ""
     if ok:
         _set_solver("lobpcg")
-        return w, V
+        return w, V[:, :n_keep]
     raise RuntimeError(
         f"{func}: the sparse eigen-solver did not converge for the {m} extreme "
         f"eigenpairs of an operator of size {n} (subspace error bound "
@@ -245,24 +269,42 @@ def _krylov_top(matvec: Any, n: int, m: int, *, n_keep: int, func: str,
         "exactly, or check that G is connected and well scaled.")
 
 
-def _complete_multiplicities(matvec: Any, n: int, w: np.ndarray, V: np.ndarray, *,
-                             scale: float, deflate: np.ndarray | None,
-                             eigsh: Any, LinearOperator: Any
-                             ) -> tuple[np.ndarray, np.ndarray]:
-    """Find eigenvalues a single-vector Krylov solve missed (multiplicities).
+def _next_eigenvalue(matvec: Any, n: int, w: np.ndarray, V: np.ndarray, *,
+                     n_keep: int, want_next: bool, scale: float,
+                     deflate: np.ndarray | None, eigsh: Any, LinearOperator: Any
+                     ) -> tuple[np.ndarray, np.ndarray, float | None, float]:
+    r"""Complete the kept pairs (multiplicities) and find the next eigenvalue.
+
+    Returns ``(w, V, nxt, r)``: the ``n_keep`` largest eigenpairs, the next
+    eigenvalue ``nxt`` (``None`` unless ``want_next``) and the residual norm
+    ``r`` of its Ritz vector (``nxt`` is within about ``r`` of the truth).
 
     Lanczos from one start vector sees one direction of each eigenspace: a
     double eigenvalue (two identical components, a symmetric graph) shows up
     once, and the next distinct one takes the free slot -- a wrong subspace
     and a missed tie.  So the operator is deflated by the pairs found (they
     are mapped to the bottom) and its top pair computed from another seeded
-    start; while that pair is not below the last one kept, it is added and
-    the check repeated.  Costs one extra small solve when nothing is missing.
+    start.  That pair is the next eigenvalue unless it is not below the
+    last one kept; then it is inserted and the search repeated.
+
+    The next eigenvalue decides the tie warning of ``check_gap``: a tie when
+    it is within ``1e-9 * max(1, |eigenvalue|)`` of the last kept one.  A
+    short Lanczos run (:func:`_lanczos_top`: Ritz value ``t``, residual
+    ``r``) settles it when ``t + 20 r`` is below the last kept value by more
+    than ten times that threshold (no tie, nothing missed); only otherwise
+    is the solve
+    tightened (relative tolerance ``1e-10``, as the kept pairs) and the
+    decision taken on the tight value.  So a clearly separated next
+    eigenvalue costs a few dozen products, and the warning is the one the
+    dense path gives.
     """
-    m = w.size
     shift = 2.0 * scale  # lifts every eigenvalue above 0, the deflated ones' value
-    for attempt in range(m + 1):
+    tau = 1e-9 * max(1.0, scale)  # widest tie threshold of check_gap, in these units
+    nxt, r_nxt = None, 0.0
+    for attempt in range(n_keep + 2):
         Q = V if deflate is None else np.column_stack([V, deflate])
+        if Q.shape[1] >= n:
+            return w[:n_keep], V[:, :n_keep], nxt, r_nxt
 
         def deflated(X: np.ndarray, Q: np.ndarray = Q) -> np.ndarray:
             X = X - Q @ (Q.T @ X)
@@ -272,24 +314,81 @@ def _complete_multiplicities(matvec: Any, n: int, w: np.ndarray, V: np.ndarray, 
         op = LinearOperator((n, n), matvec=lambda x: deflated(x.reshape(n, -1)).ravel(),
                             matmat=deflated, dtype=np.float64)
         v0 = np.random.default_rng(V0_SEED + 1 + attempt).standard_normal(n)
-        # A loose solve first: its Ritz value t is a lower bound of the top
-        # eigenvalue, within about ||r|| of it; only a suspicious one is refined.
-        for tol in (1e-6, 1e-10):
-            t, u = eigsh(op, k=1, which="LA", v0=v0, ncv=min(n - 1, 20), tol=tol,
-                         maxiter=max(1000, 10 * n))
-            r = float(np.linalg.norm(deflated(u) - t * u))
-            t = float(t[0]) - shift
-            if t + 2 * r < float(w[-1]) - 1e-9 * scale:
-                return w, V
+        found = w.size > n_keep  # a candidate for the next eigenvalue is known
+        # The bar the deflated top must stay under: the last kept eigenvalue
+        # (with the tie margin), or the candidate found already.
+        bar = float(w[n_keep]) if found else float(w[n_keep - 1]) - 10.0 * tau
+        # Loose first: a short Lanczos run stops as soon as its top Ritz value t
+        # (a lower bound of the top eigenvalue, within about ||r|| of it)
+        # decides the question; only an undecided one is refined by ARPACK.
+        t, r, u = _lanczos_top(deflated, v0, bar + shift, steps=min(n - 1, 80))
+        t -= shift
+        decided = t + 20 * r < bar
+        if not decided:  # converge it with ARPACK (the pair is then trusted to t + 2r)
             v0 = u[:, 0]
-        if t < float(w[-1]) - 1e-9 * scale:
-            return w, V
-        # A missed eigenvalue at or above the last kept one: insert it.
+            for tol in (1e-6, 1e-10):
+                t, u = eigsh(op, k=1, which="LA", v0=v0, ncv=min(n - 1, 20), tol=tol,
+                             maxiter=max(1000, 10 * n))
+                r = float(np.linalg.norm(deflated(u) - t * u))
+                t = float(t[0]) - shift
+                decided = t + 2 * r < bar
+                if decided:
+                    break
+                v0 = u[:, 0]
+        if found:
+            if t <= float(w[n_keep]):  # the candidate is the next eigenvalue
+                res = np.linalg.norm(matvec(V[:, n_keep:n_keep + 1])
+                                     - V[:, n_keep:n_keep + 1] * w[n_keep])
+                return (w[:n_keep], V[:, :n_keep], float(w[n_keep]) if want_next
+                        else None, float(res))
+        elif decided or t < float(w[n_keep - 1]) - tau:
+            return w, V, (t if want_next else None), r
+        # A missed eigenvalue at or above the bar: insert it.
         w = np.append(w, t)
         V = np.column_stack([V, u[:, 0]])
-        order = np.argsort(w, kind="stable")[::-1][:m]
+        order = np.argsort(w, kind="stable")[::-1]
         w, V = w[order], V[:, order]
-    return w, V
+    k = min(w.size, n_keep + 1)
+    return (w[:n_keep], V[:, :n_keep], float(w[n_keep]) if want_next and k > n_keep
+            else None, 0.0)
+
+
+def _lanczos_top(matvec: Any, v0: np.ndarray, bar: float, *, steps: int
+                 ) -> tuple[float, float, np.ndarray]:
+    """Top Ritz pair of a short Lanczos run, stopped once it is clearly below ``bar``.
+
+    Full reorthogonalisation (the run is short).  Returns ``(t, r, u)``: the
+    top Ritz value and the residual norm of its Ritz vector ``u`` (an (n, 1)
+    array), after the first step at which ``t + 20 r < bar``, or after
+    ``steps`` steps.
+    """
+    n = v0.size
+    Q = np.empty((steps + 1, n))  # Lanczos vectors as rows (contiguous)
+    Q[0] = v0 / np.linalg.norm(v0)
+    alpha, beta = [], []
+    t = r = float("inf")
+    s = np.ones(1)
+    for j in range(steps):
+        x = matvec(Q[j][:, None])[:, 0]
+        alpha.append(float(Q[j] @ x))
+        for _ in range(2):  # full reorthogonalisation, twice is enough
+            x -= (Q[:j + 1] @ x) @ Q[:j + 1]
+        b = float(np.linalg.norm(x))
+        T = np.diag(alpha) + np.diag(beta, 1) + np.diag(beta, -1)
+        theta, S = np.linalg.eigh(T)
+        t, s = float(theta[-1]), S[:, -1]
+        r = b * abs(float(s[-1]))  # ||A y - t y|| of the Ritz vector y
+        # Stop once the Ritz pair lies below the bar by twenty times its residual:
+        # its residual is then far below the gap it decides, so it is not a
+        # mixture spanning that gap (the top eigenvalue, which Lanczos
+        # amplifies most, would have shown).
+        if t + 20 * r < bar or b <= 1e-14 * max(1.0, abs(t)) or j == steps - 1:
+            break
+        beta.append(b)
+        Q[j + 1] = x / b
+    u = s @ Q[:s.size]
+    u /= np.linalg.norm(u)
+    return t, r, u[:, None]
 
 
 def _clique_union(G: Any) -> tuple[np.ndarray, int, float] | None:
