@@ -37,6 +37,7 @@ __all__ = [
     "simclr_optimum",
     "spectral_contrastive_optimum",
     "barlow_twins_optimum",
+    "barlow_twins_overcomplete_optimum",
     "vicreg_linear_optimum",
     "spectral_contrastive_linear_optimum",
     "barlow_twins_linear_optimum",
@@ -458,6 +459,103 @@ def barlow_twins_optimum(G: Any, K: int, *, tol: float = 1e-9,
     if not return_details:
         return Z
     return Z, Details(mu[:K], torch.ones(K, dtype=Z.dtype, device=Z.device), 0.0)
+
+
+def barlow_twins_overcomplete_optimum(G: Any, K: int, lambd: float, *,
+                                      return_details: bool = False) -> Any:
+    r"""A minimiser of the relation-matrix BarlowTwins loss for :math:`K > N' - 1` (R14).
+
+    For an augmentation graph (:math:`N'` cliques of :math:`V` views,
+    :math:`p = N' - 1 < K`) and :math:`0 \le \lambda \le 1`, the loss
+    :func:`sslspec_lib.losses.barlow_twins` (``eps=0``) has the minimum
+
+    .. math:: \ell^\star = \frac{\lambda K(K-p)}{p + \lambda(K-p)},\qquad
+              c^\star = \frac{K}{p + \lambda(K-p)},
+
+    attained at
+
+    .. math:: \tilde Z = \sqrt N\,(\alpha U_E + \beta U_-)\,T,\qquad
+              \beta^2 = \frac{V-1}{V}\Bigl(\frac Kp - c^\star\Bigr),\quad
+              \alpha^2 = \frac Kp - \beta^2,
+
+    with :math:`U_E` an orthonormal basis of the invariant subspace (the
+    centred group indicators), :math:`U_-` the :math:`p` orthonormal
+    within-group contrasts :math:`(e_{g,1} - e_{g,2})/\sqrt 2` of groups
+    :math:`1, \dots, p`, and :math:`T \in \mathbb R^{p\times K}` the
+    harmonic frame (rows of the real Fourier basis of :math:`\mathbb R^K`:
+    the constant row if :math:`p` is odd, then cosine/sine pairs), whose rows
+    are orthonormal and whose columns all have norm :math:`\sqrt{p/K}`.  Its
+    cross-correlation is :math:`\mathcal C = c^\star T^\top T`: eigenvalues
+    :math:`c^\star` (:math:`p` times) and :math:`0`, constant diagonal, and
+    :math:`\operatorname{rank}(HZ) = p` (chapter :ref:`ch-barlow-twins`).
+    For :math:`0 < \lambda \le 1` every minimiser has
+    :math:`\mathcal C = c^\star\Pi` with :math:`\Pi` a rank-:math:`p`
+    projector; the minimiser is not unique (any :math:`Z Q` with :math:`Q`
+    orthogonal preserving the constant diagonal, among others), so no
+    warning is given: the returned one is a representative.
+
+    Parameters
+    ----------
+    G : (N, N) array_like
+        An augmentation graph: disjoint equal-size cliques with unit weights.
+    K : int, K >= N'
+        Output dimension (more than :math:`p = N' - 1`).
+    lambd : float in [0, 1]
+        Off-diagonal weight of the loss.
+    return_details : bool
+        Also return a :class:`Details` with ``eigenvalues`` = ``c`` = the
+        eigenvalues of :math:`\mathcal C` (descending) and ``loss`` =
+        :math:`\ell^\star`.
+
+    Returns
+    -------
+    Z : torch.Tensor, shape (N, K)
+        Standardised (centred columns of biased variance 1).
+    details : Details, optional
+
+    Raises
+    ------
+    ValueError
+        If ``G`` is not an augmentation graph, ``K <= N' - 1`` (then
+        :math:`\mathcal C = I` is reachable: use
+        :func:`barlow_twins_optimum`) or ``lambd`` is outside :math:`[0, 1]`.
+    """
+    f = "barlow_twins_overcomplete_optimum"
+    G = _v.check_graph(G, f)
+    n_groups, V = _clique_structure(G, f)
+    p = n_groups - 1
+    if isinstance(K, bool) or not isinstance(K, int) or K <= p:
+        raise ValueError(f"The 'K' parameter of {f} must be an int > N'-1={p} (for "
+                         f"K <= N'-1, C = I is reachable: use barlow_twins_optimum). "
+                         f"Got {K!r} instead.")
+    if (isinstance(lambd, bool) or not isinstance(lambd, (int, float))
+            or not math.isfinite(lambd) or not 0 <= lambd <= 1):
+        raise ValueError(f"The 'lambd' parameter of {f} must be a real number in [0, 1] "
+                         f"(the closed form is proved there). Got {lambd!r} instead.")
+    lambd = float(lambd)
+    n = G.shape[0]
+    opts = dict(dtype=G.dtype, device=G.device)
+    lab = components(G)
+    ind = (lab[:, None] == torch.arange(n_groups, device=G.device)[None, :]).to(**opts)
+    U_E, _ = torch.linalg.qr(ind[:, :p] - ind[:, :p].mean(dim=0, keepdim=True))
+    U_m = torch.zeros(n, p, **opts)
+    for g in range(p):
+        rows = torch.nonzero(lab == g).flatten()
+        U_m[rows[0], g], U_m[rows[1], g] = 2 ** -0.5, -(2 ** -0.5)
+    k = torch.arange(K, **opts)
+    frame = [torch.full_like(k, K ** -0.5)] if p % 2 else []
+    for m in range(1, p // 2 + 1):
+        frame += [(2 / K) ** 0.5 * torch.cos(2 * math.pi * m * k / K),
+                  (2 / K) ** 0.5 * torch.sin(2 * math.pi * m * k / K)]
+    T = torch.stack(frame)
+    c_star = K / (p + lambd * (K - p))
+    beta2 = (V - 1) / V * (K / p - c_star)
+    alpha2 = K / p - beta2
+    Z = n ** 0.5 * (alpha2 ** 0.5 * U_E + beta2 ** 0.5 * U_m) @ T
+    if not return_details:
+        return Z
+    ev = torch.cat([torch.full((p,), c_star, **opts), torch.zeros(K - p, **opts)])
+    return Z, Details(ev, ev.clone(), lambd * K * (K - p) / (p + lambd * (K - p)))
 
 
 def _linear_inputs(X: Any, G: Any, K: Any, func: str

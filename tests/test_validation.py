@@ -254,6 +254,21 @@ BAD_INPUTS = [
                r"multiplicity 3 and K=4"),
     case("closed_form.barlow_twins_optimum", ZERO_G, 2, id="bt_optimum-no-pairs",
          match=r"G has no positive pair in barlow_twins_optimum"),
+    case("closed_form.barlow_twins_overcomplete_optimum", RAND_G, 5, 0.5,
+         id="bt_overcomplete-not-cliques",
+         match=r"barlow_twins_overcomplete_optimum has a closed form only for augmentation "
+               r"graphs"),
+    case("closed_form.barlow_twins_overcomplete_optimum", AUG, 3, 0.5,
+         id="bt_overcomplete-K-reachable",
+         match=r"The 'K' parameter of barlow_twins_overcomplete_optimum must be an int > "
+               r"N'-1=3 \(for K <= N'-1, C = I is reachable"),
+    case("closed_form.barlow_twins_overcomplete_optimum", AUG, 5, 1.5,
+         id="bt_overcomplete-lambd-above-1",
+         match=r"The 'lambd' parameter of barlow_twins_overcomplete_optimum must be a real "
+               r"number in \[0, 1\]"),
+    case("closed_form.barlow_twins_overcomplete_optimum", AUG, 5, float("nan"),
+         id="bt_overcomplete-lambd-nan",
+         match=r"The 'lambd' parameter of barlow_twins_overcomplete_optimum must be"),
     case("closed_form.vicreg_linear_optimum", X_COLLINEAR, AUG, 2, 0.5,
          id="vicreg_linear-rank-deficient",
          match=r"The covariance X\^T H X / N is rank-deficient in vicreg_linear_optimum: "
