@@ -12,12 +12,15 @@ Every function is deterministic given ``seed`` and returns float64 tensors.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
 from . import _validation as _v
 
-__all__ = ["digits", "digits_views", "gaussian_mixture", "two_moons", "swiss_roll"]
+__all__ = ["digits", "digits_views", "gaussian_mixture", "two_moons", "swiss_roll",
+           "swiss_roll_grid", "swiss_roll_arc_length"]
 
 
 def digits(n_samples: int | None = None, *, seed: int = 0
@@ -135,3 +138,59 @@ def swiss_roll(n_samples: int, *, noise: float = 0.0, seed: int = 0
     n_samples = _v.check_int(n_samples, "n_samples", "swiss_roll", 2)
     X, t = make_swiss_roll(n_samples=n_samples, noise=noise, random_state=seed)
     return torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(t, dtype=torch.float64)
+
+
+def swiss_roll_grid(n_t: int, n_h: int, *, seed: int = 0, height: float = 21.0
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""A swiss roll drawn one point per cell of an ``n_t x n_h`` grid in (t, h) (R7).
+
+    .. math:: x = (t\cos t,\ h,\ t\sin t),\qquad
+              t \in [\tfrac32\pi, \tfrac92\pi],\ h \in [0, \text{height}],
+
+    with one point drawn uniformly inside each cell of the regular grid over
+    :math:`(t, h)`.  scikit-learn's ``make_swiss_roll`` draws :math:`t`
+    uniformly, which leaves the outer turns (where the arc length per unit
+    :math:`t` is largest) sparse, so a :math:`k`-NN graph of it often
+    short-circuits between turns and ISOMAP fails on some draws; a
+    stratified draw keeps the density even along :math:`t` and makes the
+    result hold for every seed at the sizes the book uses.
+
+    Parameters
+    ----------
+    n_t, n_h : int >= 1
+        Grid cells along :math:`t` and :math:`h`; ``n_t * n_h`` points.
+    seed : int
+        Of the CPU generator that draws the point inside each cell.
+    height : float > 0
+
+    Returns
+    -------
+    X : (n_t * n_h, 3) float64 tensor
+    t, h : (n_t * n_h,) float64 tensors, the intrinsic parameters.
+    """
+    f = "swiss_roll_grid"
+    n_t = _v.check_int(n_t, "n_t", f, 1)
+    n_h = _v.check_int(n_h, "n_h", f, 1)
+    height = _v.check_positive(height, "height", f)
+    g = torch.Generator().manual_seed(int(seed))
+    u_t = (torch.arange(n_t, dtype=torch.float64)[:, None] / n_t
+           + torch.rand(n_t, n_h, generator=g, dtype=torch.float64) / n_t)
+    u_h = (torch.arange(n_h, dtype=torch.float64)[None, :] / n_h
+           + torch.rand(n_t, n_h, generator=g, dtype=torch.float64) / n_h)
+    t = (1.5 * torch.pi * (1 + 2 * u_t)).reshape(-1)
+    h = (height * u_h).reshape(-1)
+    X = torch.stack([t * torch.cos(t), h, t * torch.sin(t)], 1)
+    return X, t, h
+
+
+def swiss_roll_arc_length(t: Any) -> torch.Tensor:
+    r"""Arc length along the spiral of the swiss roll (R7).
+
+    .. math:: s(t) = \int_0^t \sqrt{1 + u^2}\,du
+              = \tfrac12\bigl(t\sqrt{1 + t^2} + \operatorname{arsinh} t\bigr),
+
+    so that :math:`(s(t), h)` are intrinsic (isometric) coordinates of the roll
+    :math:`(t\cos t, h, t\sin t)` (derived in :ref:`ch-mds-isomap`).
+    """
+    t = _v.as_tensor(t, "t", "swiss_roll_arc_length", dtype=torch.float64)
+    return 0.5 * (t * torch.sqrt(1 + t ** 2) + torch.asinh(t))

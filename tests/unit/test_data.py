@@ -68,3 +68,32 @@ def test_two_moons_and_swiss_roll_shapes():
     assert X.shape == (30, 2) and set(y.tolist()) == {0, 1}
     X, t = data.swiss_roll(25)
     assert X.shape == (25, 3) and t.shape == (25,) and t.dtype == torch.float64
+
+
+def test_swiss_roll_grid_one_point_per_cell():
+    X, t, h = data.swiss_roll_grid(30, 20, seed=3)
+    assert X.shape == (600, 3) and X.dtype == torch.float64
+    # t in [1.5 pi, 4.5 pi], one point in each of the 30 x 20 cells of (t, h)
+    u_t = (t / (1.5 * torch.pi) - 1) / 2
+    u_h = h / 21.0
+    cells = set(zip((u_t * 30).floor().long().tolist(), (u_h * 20).floor().long().tolist()))
+    assert len(cells) == 600
+    torch.testing.assert_close(X[:, 0], t * torch.cos(t), rtol=0, atol=1e-12)
+    torch.testing.assert_close(X[:, 2], t * torch.sin(t), rtol=0, atol=1e-12)
+    X2, _, _ = data.swiss_roll_grid(30, 20, seed=3)
+    assert torch.equal(X, X2)
+    assert float((X - data.swiss_roll_grid(30, 20, seed=4)[0]).abs().max()) > 0.1
+    with pytest.raises(ValueError, match="'n_t' parameter of swiss_roll_grid"):
+        data.swiss_roll_grid(0, 2)
+    with pytest.raises(ValueError, match="'height' parameter of swiss_roll_grid"):
+        data.swiss_roll_grid(2, 2, height=-1.0)
+
+
+def test_swiss_roll_arc_length_is_the_integral():
+    t = torch.linspace(0, 5, 20001, dtype=torch.float64)
+    s = data.swiss_roll_arc_length(t)
+    numeric = torch.cumulative_trapezoid(torch.sqrt(1 + t ** 2), t)
+    # trapezoid error <= (b - a) h^2 max|f''| / 12 with f'' <= 1: about 2.6e-8
+    assert float((s[1:] - numeric).abs().max()) < 3e-8
+    with pytest.raises(ValueError, match="finite"):
+        data.swiss_roll_arc_length([float("nan")])
