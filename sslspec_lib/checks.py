@@ -41,7 +41,8 @@ import torch
 
 from . import device as _device
 
-__all__ = ["CheckFailed", "Session", "start", "seed", "check", "check_true", "gap", "glue",
+__all__ = ["OUTCOMES", "CheckFailed", "Session", "start", "seed", "check", "check_true", "gap", "verdict",
+           "glue",
            "records", "record_dir", "result_status", "ledger_summary", "ledger_checks",
            "current_run", "MIN_MARGIN", "RUN_VAR"]
 
@@ -375,6 +376,35 @@ def gap(rid: str, label: str, measured: Any, *, above: float | None = None,
     return margin
 
 
+#: The outcomes a verdict on an empirical claim can have.
+OUTCOMES = ("holds", "holds under stated conditions", "does not hold here")
+
+
+def verdict(rid: str, label: str, outcome: str, *, quiet: bool = False) -> str:
+    """Record the verdict on an empirical claim of the paper, after its checks.
+
+    For results that are claims about downstream behaviour rather than
+    identities (R16–R18): the chapter states the experiment, asserts each
+    measured comparison with :func:`check`, and then records its conclusion,
+    one of :data:`OUTCOMES`, with the conditions in ``label``.  The ledger
+    shows the verdict as the result's status.  Prints
+    ``[R17] <label>: <outcome>``.
+
+    Raises
+    ------
+    ValueError
+        If ``outcome`` is not one of :data:`OUTCOMES`.
+    """
+    rid = _check_rid(rid)
+    if outcome not in OUTCOMES:
+        raise ValueError(f"verdict {rid}: outcome must be one of {OUTCOMES}, got {outcome!r}.")
+    _write(_entry(rid, label, "verdict", measured=None, tol=None, sense=outcome, passed=True,
+                  margin=None, dtype=None, low_margin=None))
+    if not quiet:
+        print(f"[{rid}] {label}: {outcome}")
+    return outcome
+
+
 def glue(name: str, value: Any) -> None:
     """Glue a computed value for the prose (myst-nb ``glue`` without display).
 
@@ -413,13 +443,17 @@ def result_status(entries: list[dict[str, Any]]) -> str:
     """Status of one result from its recorded checks.
 
     ``"open"`` (nothing recorded), ``"failed"`` (a check failed),
-    ``"approximate: <gap> = <value>; ..."`` (every check passed and some
-    record a gap, see :func:`gap`) or ``"exact"``.
+    ``"verdict: <outcome> (<conditions>)"`` (an empirical claim, see
+    :func:`verdict`), ``"approximate: <gap> = <value>; ..."`` (every check
+    passed and some record a gap, see :func:`gap`) or ``"exact"``.
     """
     if not entries:
         return "open"
     if not all(e["passed"] for e in entries):
         return "failed"
+    verdicts = [e for e in entries if e["kind"] == "verdict"]
+    if verdicts:
+        return "verdict: " + "; ".join(f"{e['sense']} ({e['label']})" for e in verdicts)
     gaps = [e for e in entries if e["kind"] == "gap"]
     if gaps:
         return "approximate: " + "; ".join(f"{e['label']} = {e['measured']:.3g}" for e in gaps)
@@ -460,7 +494,9 @@ def ledger_checks(run: str) -> str:
     lines = ["| Id | Chapter | Check | Measured | Tolerance | Margin | Note |",
              "|---|---|---|---|---|---|---|"]
     for e in sorted(records(run), key=lambda e: (int(e["rid"][1:]), e["notebook"] or "")):
-        if e["kind"] in ("symbolic", "claim"):
+        if e["kind"] == "verdict":
+            measured, tol = "verdict", e["sense"]
+        elif e["kind"] in ("symbolic", "claim"):
             measured, tol = e["kind"], "holds"
         elif e["kind"] == "gap":
             measured = f"{e['measured']:.3g}"

@@ -153,3 +153,17 @@ def test_ledger_status_and_tables(session):
     assert "| R3 | `part9/example` | exact value | 1e-12 | < 1e-09 | 1e+03 |  |" in table
     assert "| identity | claim | holds |" in table and "(0.1, 0.9)" in table
     assert "No check is recorded for run `nothing`" in checks.ledger_summary("nothing")
+
+
+def test_verdicts_of_empirical_claims(session, capsys):
+    checks.check("R17", "VICReg above spectral contrastive", 20.0, 1.0, sense="above",
+                 quiet=True)
+    checks.verdict("R17", "alpha < alpha*, K = D", "holds under stated conditions")
+    assert capsys.readouterr().out == \
+        "[R17] alpha < alpha*, K = D: holds under stated conditions\n"
+    rec = checks.records("unit")
+    assert checks.result_status(rec) == \
+        "verdict: holds under stated conditions (alpha < alpha*, K = D)"
+    assert "| verdict | holds under stated conditions |" in checks.ledger_checks("unit")
+    with pytest.raises(ValueError, match="outcome must be one of"):
+        checks.verdict("R17", "x", "mostly holds")
