@@ -217,3 +217,18 @@ def test_train_stiefel_finds_the_ky_fan_minimum():
     _, U = torch.linalg.eigh(A)
     P = Q @ Q.T - U[:, :3] @ U[:, :3].T
     assert float(P.abs().max()) < 1e-7  # subspace error ~ gradient / eigengap
+
+
+def test_minimize_forwards_the_polish_thresholds():
+    # A rotation-invariant loss stopped by L-BFGS: with the default relative threshold
+    # the orbit's slightly negative curvature may stop the polish; with null_rtol it must
+    # take the gradient to rounding.
+    rng = np.random.default_rng(5)
+    B = torch.tensor(rng.standard_normal((8, 3)))
+    M = B @ B.T
+    Z = torch.tensor(rng.standard_normal((8, 3)), requires_grad=True)
+    f = lambda: (Z @ Z.T - M).pow(2).sum()
+    hist = train.minimize(f, [Z], polish=True, polish_null_rtol=1e-6, polish_orbit_tol=10.0)
+    assert hist.final_grad < 1e-10
+    with pytest.raises(ValueError, match="'null_rtol' parameter of newton_polish"):
+        train.minimize(f, [Z], polish=True, polish_null_rtol=2.0)
