@@ -82,7 +82,8 @@ def minimize(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]
              method: str = "lbfgs", max_iter: int = 5000, gtol: float = 0.0,
              lr: float | None = None, history_size: int = 50,
              require_convergence: bool = True, polish: bool = False,
-             polish_orbit_tol: float = 0.0, progress: bool = False) -> History:
+             polish_orbit_tol: float = 0.0, polish_null_rtol: float = 1e-10,
+             progress: bool = False) -> History:
     r"""Minimise ``loss_fn()`` over ``params`` in place.
 
     **Stopping rule (L-BFGS).**  The run stops at the first of
@@ -126,6 +127,9 @@ def minimize(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]
         (:func:`newton_polish`; small problems only).
     polish_orbit_tol : float >= 0
         ``orbit_tol`` of :func:`newton_polish` (0: the polish as before).
+    polish_null_rtol : float in (0, 1)
+        ``null_rtol`` of :func:`newton_polish` (default ``1e-10``, its own
+        default); after an L-BFGS run pass e.g. ``1e-6`` (see there).
     progress : bool
         Print the loss to stderr every tenth of the budget (off by default:
         notebooks compare their outputs).
@@ -216,7 +220,8 @@ def minimize(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]
             f"{max_iter} iterations ran out (largest gradient entry "
             f"{hist.grad_norm[-1]:.3e}, loss {hist.loss[-1]:.10g}). Raise max_iter.")
     if polish:
-        newton_polish(loss_fn, params, history=hist, orbit_tol=polish_orbit_tol)
+        newton_polish(loss_fn, params, history=hist, orbit_tol=polish_orbit_tol,
+                      null_rtol=polish_null_rtol)
     return hist
 
 
