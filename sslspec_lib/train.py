@@ -128,7 +128,8 @@ def minimize(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]
     polish_orbit_tol : float >= 0
         ``orbit_tol`` of :func:`newton_polish` (0: the polish as before).
     polish_null_rtol : float in (0, 1)
-        ``null_rtol`` of :func:`newton_polish` (default ``1e-10``).
+        ``null_rtol`` of :func:`newton_polish` (default ``1e-10``, its own
+        default); after an L-BFGS run pass e.g. ``1e-6`` (see there).
     progress : bool
         Print the loss to stderr every tenth of the budget (off by default:
         notebooks compare their outputs).
