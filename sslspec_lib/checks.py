@@ -41,7 +41,7 @@ import torch
 
 from . import device as _device
 
-__all__ = ["OUTCOMES", "CheckFailed", "Session", "start", "seed", "check", "check_true", "gap", "verdict",
+__all__ = ["OUTCOMES", "CheckFailed", "Margin", "Holds", "Outcome", "Session", "start", "seed", "check", "check_true", "gap", "verdict",
            "glue",
            "records", "record_dir", "result_status", "ledger_summary", "ledger_checks",
            "current_run", "MIN_MARGIN", "RUN_VAR"]
@@ -58,6 +58,37 @@ _SENSES = ("below", "above")
 
 class CheckFailed(AssertionError):
     """A verdict of the book does not hold."""
+
+
+# The values the recorder returns are not displayed when a notebook cell ends with a
+# check: a margin differs in its last digits between machines, so as a cell's output
+# it would make nbval's comparison device-dependent. The printed verdict line is the
+# compared output.
+class Margin(float):
+    """A check's margin (a float); IPython does not display it as a cell's value."""
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+class Holds(int):
+    """The truth value returned by :func:`check_true` (truthy; not displayed)."""
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "True"
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+class Outcome(str):
+    """The outcome returned by :func:`verdict` (a str; not displayed)."""
+
+    def _ipython_display_(self) -> None:
+        pass
 
 
 @dataclass
@@ -249,9 +280,10 @@ def check(rid: str, label: str, measured: Any, tol: Any, *, sense: str = "below"
 
     Returns
     -------
-    float
-        The margin: ``tol / measured`` (below) or ``measured / tol`` (above);
-        ``inf`` for a measured error of exactly 0.
+    Margin
+        A float, the margin: ``tol / measured`` (below) or ``measured / tol``
+        (above); ``inf`` for a measured error of exactly 0.  Not displayed
+        when it is a cell's last value (it varies between machines).
 
     Raises
     ------
@@ -284,7 +316,7 @@ def check(rid: str, label: str, measured: Any, tol: Any, *, sense: str = "below"
                           f"(margin {margin:.3g}).")
     if not quiet:
         print(f"[{rid}] {label}: pass")
-    return margin
+    return Margin(margin)
 
 
 def check_true(rid: str, label: str, condition: Any, *, kind: str = "claim",
@@ -320,7 +352,7 @@ def check_true(rid: str, label: str, condition: Any, *, kind: str = "claim",
         raise CheckFailed(f"[{rid}] {label}: does not hold.")
     if not quiet:
         print(f"[{rid}] {label}: pass")
-    return True
+    return Holds(1)
 
 
 def gap(rid: str, label: str, measured: Any, *, above: float | None = None,
@@ -373,7 +405,7 @@ def gap(rid: str, label: str, measured: Any, *, above: float | None = None,
                           f"({above}, {below}).")
     if not quiet:
         print(f"[{rid}] {label}: pass")
-    return margin
+    return Margin(margin)
 
 
 #: The outcomes a verdict on an empirical claim can have.
@@ -402,7 +434,7 @@ def verdict(rid: str, label: str, outcome: str, *, quiet: bool = False) -> str:
                   margin=None, dtype=None, low_margin=None))
     if not quiet:
         print(f"[{rid}] {label}: {outcome}")
-    return outcome
+    return Outcome(outcome)
 
 
 def glue(name: str, value: Any) -> None:

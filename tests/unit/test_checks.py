@@ -167,3 +167,16 @@ def test_verdicts_of_empirical_claims(session, capsys):
     assert "| verdict | holds under stated conditions |" in checks.ledger_checks("unit")
     with pytest.raises(ValueError, match="outcome must be one of"):
         checks.verdict("R17", "x", "mostly holds")
+
+
+def test_returned_values_are_not_displayed_as_a_cells_output(session):
+    # A margin differs in its last digits between machines: as a cell's displayed value
+    # it would make nbval's comparison device-dependent.
+    m = checks.check("R3", "a", 1e-9, 1e-7, quiet=True)
+    h = checks.check_true("R3", "b", True, quiet=True)
+    o = checks.verdict("R17", "c", "holds", quiet=True)
+    g = checks.gap("R11", "d", 0.5, above=0.1, quiet=True)
+    assert m == pytest.approx(100.0) and float(g) == pytest.approx(5.0)
+    assert h and repr(h) == "True" and o == "holds"
+    for value in (m, h, o, g):
+        assert value._ipython_display_() is None  # IPython displays nothing
