@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from . import device as _device
@@ -440,8 +441,8 @@ def verdict(rid: str, label: str, outcome: str, *, quiet: bool = False) -> str:
 def glue(name: str, value: Any) -> None:
     """Glue a computed value for the prose (myst-nb ``glue`` without display).
 
-    Refer to it in markdown as ``{glue:text}`name:.2f```.  Tensors are
-    converted to Python numbers.  The glued output is not compared by nbval
+    Refer to it in markdown as ``{glue:text}`name:.2f```.  Tensors and NumPy
+    scalars are converted to Python numbers.  The glued output is not compared by nbval
     (``chapters/conftest.py``): the prose shows this machine's value, the
     verdicts say what must hold everywhere.
     """
@@ -449,6 +450,9 @@ def glue(name: str, value: Any) -> None:
 
     if isinstance(value, torch.Tensor):
         value = value.item() if value.numel() == 1 else value.tolist()
+    elif isinstance(value, np.generic):
+        # NumPy scalars repr as "np.float64(...)", which {glue:text} cannot format.
+        value = value.item()
     _glue(name, value, display=False)
 
 

@@ -199,7 +199,7 @@ def laplacian_eigenmaps(G: Any, K: int, *, constraint: str = "degree") -> torch.
         ``G`` (as :func:`sslspec_lib.graphs.degree`).  A ``scipy.sparse``
         matrix (or sparse torch tensor) is accepted and validated as strictly;
         large ones are solved by a Krylov method (see
-        :mod:`sslspec_lib._linalg`), with the same order and signs; the result
+        ``sslspec_lib._linalg``), with the same order and signs; the result
         is then a float64 CPU tensor.
     K : int, 1 <= K <= N - 1
     constraint : {"degree", "covariance"}, default "degree"

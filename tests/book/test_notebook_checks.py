@@ -94,3 +94,25 @@ def test_allow_listed_numbers_have_reasons_and_occur(nb_path):
 def test_the_typed_number_rule_bites():
     text = "a ratio of 0.54, a gap of 1e-3, {glue:text}`x:.2f` and 12 samples, v1.2.3"
     assert DECIMAL.findall(GLUE.sub("", text)) == ["0.54", "1e-3"]
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=IDS)
+def test_glued_values_are_plain_python_literals(nb_path):
+    """``{glue:text}`x:.2f``` formats the stored text/plain: it must be a plain literal.
+
+    A NumPy scalar stores ``np.float64(0.5)``, which the strict build then fails to
+    format (sslspec_lib.checks.glue converts them).
+    """
+    import ast
+
+    bad = []
+    for cell in _cells(nb_path)["cells"]:
+        for out in cell.get("outputs", []):
+            for key, value in out.get("data", {}).items():
+                if key == "application/papermill.record/text/plain":
+                    text = "".join(value)
+                    try:
+                        ast.literal_eval(text)
+                    except (ValueError, SyntaxError):
+                        bad.append(text[:60])
+    assert not bad, f"{_name(nb_path)}: glued values that are not plain literals: {bad}"

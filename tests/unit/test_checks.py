@@ -180,3 +180,13 @@ def test_returned_values_are_not_displayed_as_a_cells_output(session):
     assert h and repr(h) == "True" and o == "holds"
     for value in (m, h, o, g):
         assert value._ipython_display_() is None  # IPython displays nothing
+
+
+def test_glue_converts_numpy_and_torch_scalars(monkeypatch):
+    import numpy as np
+    seen = {}
+    monkeypatch.setattr("myst_nb.glue", lambda name, value, display: seen.update({name: value}))
+    checks.glue("a", np.float64(0.5))
+    checks.glue("b", torch.tensor(2.0, dtype=torch.float64))
+    checks.glue("c", np.int64(3))
+    assert type(seen["a"]) is float and type(seen["b"]) is float and type(seen["c"]) is int
