@@ -297,11 +297,13 @@ def components(G: Any) -> torch.Tensor:
     Components are numbered in order of their smallest row index.  The number
     of components is the multiplicity of the eigenvalue 0 of :math:`L`.
     Dense or sparse ``G``; :math:`O(N + \text{nnz})` (SciPy's
-    ``connected_components``, relabelled by first row).
+    ``connected_components``, relabelled by first row).  The labels are on
+    ``G``'s device for a torch ``G`` (on the CPU for a SciPy matrix).
     """
     from scipy.sparse.csgraph import connected_components
 
     G = _v.check_graph(G, "components", allow_sparse=True)
+    dev = G.device if isinstance(G, torch.Tensor) else torch.device("cpu")
     if isinstance(G, torch.Tensor):
         A = sp.csr_matrix((G > 0).cpu().numpy())
     else:
@@ -311,4 +313,4 @@ def components(G: Any) -> torch.Tensor:
     _, first = np.unique(lab, return_index=True)
     rank = np.empty(first.size, dtype=np.int64)
     rank[np.argsort(first)] = np.arange(first.size)
-    return torch.as_tensor(rank[lab], dtype=torch.long)
+    return torch.as_tensor(rank[lab], dtype=torch.long, device=dev)

@@ -26,7 +26,7 @@ def test_check_passes_prints_and_records(session, capsys):
     assert entry["rid"] == "R3" and entry["notebook"] == "part9/example"
     assert entry["measured"] == pytest.approx(1e-9) and entry["tol"] == pytest.approx(1e-7)
     assert entry["sense"] == "below" and entry["passed"] and entry["run"] == "unit"
-    assert entry["device"] == "cpu" and entry["dtype"] == "float64" and entry["base_seed"] == 0
+    assert entry["device"] == device.get().type and entry["dtype"] == "float64" and entry["base_seed"] == 0
     assert {"MKL_CBWR", "OMP_NUM_THREADS", "torch_threads", "cpu_capability"} <= set(
         entry["environment"])
 
