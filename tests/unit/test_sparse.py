@@ -81,6 +81,28 @@ def test_knn_graph_sparse_breaks_ties_by_index():
                        graphs.knn_graph(Xdup, 3))
 
 
+def test_knn_graph_sparse_brute_force_path_is_exact():
+    # d > 5 takes scikit-learn's brute-force search (matrix-product distances):
+    # far from the origin its rounding is largest, and a lattice has exact ties
+    # at every distance, beyond the candidate margin too.
+    rng = np.random.default_rng(1)
+    lattice = torch.tensor(rng.integers(0, 3, size=(400, 6)), dtype=F64)
+    shifted = lattice + 1e4  # |x|^2 ~ 6e8: the product form loses 8 digits
+    near = torch.tensor(rng.standard_normal((300, 8)), dtype=F64) * 1e-3 + 50.0
+    dup = torch.cat([torch.zeros(30, 7, dtype=F64), torch.ones(5, 7, dtype=F64)])
+    # A point whose 60 neighbours lie at distances 1 to 1 + 3e-8, far from the
+    # origin: the product form's error (~5e-8 on a distance) reorders them, and
+    # without the rounding-aware redo a true nearest neighbour is missed.
+    dirs = rng.standard_normal((60, 6))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    shell = np.vstack([np.zeros(6), dirs * (1 + rng.uniform(0, 3e-8, 60))[:, None]])
+    shell = torch.tensor(shell + 1e4, dtype=F64)
+    for data, k in ((lattice, 5), (shifted, 5), (shifted, 20), (near, 6), (dup, 3),
+                    (shell, 5)):
+        assert torch.equal(dense(graphs.knn_graph(data, k, sparse=True)),
+                           graphs.knn_graph(data, k)), (data.shape, k)
+
+
 def test_graph_helpers_sparse_equal_dense():
     A = weighted_sparse(60, 1)
     Ad = dense(A)
