@@ -317,6 +317,56 @@ def machine():
                                " not used: the sparse path runs on the CPU)")}
 
 
+def targets(rows):
+    """The performance targets, each with the measured value from ``rows`` and a verdict."""
+    out = []
+    eig = [r for r in rows if r["task"] == "eigen" and r["dataset"] == "blobs"
+           and r["impl"] == "sslspec" and r["method"] in ("laplacian_eigenmaps",
+                                                          "vicreg_optimum")]
+    big = [r for r in eig if r["n"] >= 5000 and "speedup_vs_fastest_peer" in r]
+    for method in ("laplacian_eigenmaps", "vicreg_optimum"):
+        sel = sorted((r for r in big if r["method"] == method), key=lambda r: r["n"])
+        if not sel:
+            continue
+        sp_ = ", ".join(f"{r['speedup_vs_fastest_peer']:.2f}x at n = {r['n']}" for r in sel)
+        ok = min(r["speedup_vs_fastest_peer"] for r in sel) >= 2
+        out.append(f"{method}: >= 2x faster than scikit-learn's fastest solver at every "
+                   f"n >= 5000: {sp_}. **{'met' if ok else 'missed'}**")
+        fl = [r for r in sel if "ratio_vs_floor" in r]
+        if fl:
+            worst = max(fl, key=lambda r: r["ratio_vs_floor"])
+            ok = worst["ratio_vs_floor"] <= 2
+            out.append(f"{method}: within 2x of the bare Lanczos floor (k=K+1): at most "
+                       f"{worst['ratio_vs_floor']:.2f}x (n = {worst['n']}). "
+                       f"**{'met' if ok else 'missed'}**")
+    gaps = [r["subspace_gap"] for r in rows if r["impl"] == "sslspec"
+            and r.get("subspace_gap") is not None]
+    if gaps:
+        out.append(f"subspace gap to the tight reference <= 1e-6: at most {max(gaps):.1e}. "
+                   f"**{'met' if max(gaps) <= 1e-6 else 'missed'}**")
+    top = [r for r in eig if r["n"] == 100000]
+    for r in top:
+        ok = r["median_s"] < 2 and (r.get("peak_mib") or 0) < 2048
+        out.append(f"{r['method']} at n = 100000: eigen-step {r['median_s']:.2f} s, traced peak "
+                   f"{r.get('peak_mib', float('nan')):.0f} MiB (< 2 s, < 2 GiB). "
+                   f"**{'met' if ok else 'missed'}**")
+    cl = [r for r in rows if r["task"] == "cliques" and r["impl"] == "sslspec"
+          and "optimum" in r["method"]]
+    if cl:
+        n = max(r["n"] for r in cl)
+        t = max(r["median_s"] for r in cl if r["n"] == n)
+        out.append(f"closed forms on augmentation cliques at N = {n}: at most {t:.2f} s "
+                   f"(in seconds). **{'met' if t < 10 else 'missed'}**")
+    if any("vicreg_optimum" in x and "faster" in x and "missed" in x for x in out):
+        out.append("Why VICReg misses the speed-up: its closed form needs the bottom of the "
+                   "unnormalised Laplacian L = D - G, not of D^-1/2 G D^-1/2 that the peer and "
+                   "the floor solve; on these graphs L's bottom eigenvalues are less separated "
+                   "relative to its spectral radius (about a third as wide on the 15-NN blobs), so "
+                   "Lanczos needs more iterations. The floor "
+                   "column compares it with the normalised operator's floor, not its own.")
+    return out
+
+
 def write_md(res, path):
     lines = ["# Benchmark results (`make bench`)", "",
              f"Machine: {res['machine']['platform']}, {res['machine']['cpu_count']} CPUs, "
@@ -356,6 +406,7 @@ def write_md(res, path):
                 f"{f('ratio_vs_floor_k2', '.2f')} | {f('subspace_gap', '.1e')} | "
                 f"{f('peak_mib', '.1f')} | {', '.join(notes)} |")
         lines.append("")
+    lines += ["## Against the targets", ""] + [f"- {x}" for x in targets(res["rows"])] + [""]
     lines += ["## Notes", ""] + [f"- {x}" for x in res["notes"]] + [""]
     Path(path).write_text("\n".join(lines), encoding="utf-8")
 
