@@ -235,7 +235,10 @@ def structured(sizes, repeats):
                     ("vicreg_optimum", lambda: closed_form.vicreg_optimum(G, K, ALPHA)),
                     ("spectral_contrastive_optimum",
                      lambda: closed_form.spectral_contrastive_optimum(G, K)),
-                    ("barlow_twins_optimum", lambda: closed_form.barlow_twins_optimum(G, K))):
+                    ("barlow_twins_optimum", lambda: closed_form.barlow_twins_optimum(G, K)),
+                    # K < N' - 1 here: the warned rank-K truncation (no closed form), O(NK)
+                    ("simclr_optimum (K < N'-1)",
+                     lambda: closed_form.simclr_optimum(G, K))):
                 _, t = timed(fn, repeats)
                 rows.append(row("cliques", "augment", n, label, "sslspec", t,
                                 solver=_linalg.LAST_SOLVER, peak_mib=peak_mib(fn)))

@@ -25,8 +25,8 @@ import scipy.sparse as sp
 import torch
 
 from . import _validation as _v
-from ._linalg import (check_gap, eigh_sorted, inv_sqrt_psd, laplacian_bottom,
-                      top_eigenpairs)
+from ._linalg import (_clique_union, _clique_vectors, _set_solver, check_gap, eigh_sorted,
+                      inv_sqrt_psd, laplacian_bottom, top_eigenpairs)
 from .graphs import components, laplacian
 
 __all__ = [
@@ -303,6 +303,10 @@ def simclr_optimum(G: Any, K: int, *, tau: float | None = None,
     the top :math:`N'-1` eigenvectors of :math:`S`, padded with zero columns
     to :math:`K`: ``rank(Z) = N' - 1`` whatever ``K`` (dimensional collapse).
     Row norms are free (the loss normalises rows); unit rows are returned.
+    A ``scipy.sparse`` ``G`` is solved by structure in :math:`O(NK)` without
+    forming :math:`S` (its top eigenspace is the span of the centred group
+    indicators); the basis of that degenerate eigenspace then differs from
+    the dense path's, the Gram matrix :math:`ZZ^\top` does not.
 
     The minimum depends on the temperature: with ``tau`` given (and
     :math:`K \ge N'-1`), ``Details.loss`` is
@@ -327,17 +331,40 @@ def simclr_optimum(G: Any, K: int, *, tau: float | None = None,
         If ``G`` is not a disjoint union of equal-size unit-weight cliques.
     """
     f = "simclr_optimum"
-    G, K = _graph_and_K(G, K, f, allow_sparse=False)
+    G, K = _graph_and_K(G, K, f)
     if tau is not None:
         tau = _v.check_positive(tau, "tau", f)
-    n_groups, _ = _clique_structure(G, f)
     n = G.shape[0]
-    ones = torch.ones(n, n, dtype=G.dtype, device=G.device)
-    eye = torch.eye(n, dtype=G.dtype, device=G.device)
-    S = n_groups / (n_groups - 1) * (G + eye) - ones / (n_groups - 1)
-    lam, U = eigh_sorted(S)
-    lam, U = lam.flip(0), U.flip(1)  # descending: the top of the spectrum
-    r = n_groups - 1
+    if _v.is_sparse(G):
+        # By structure, O(N K): S's top eigenspace is the span of the centred group
+        # indicators (eigenvalue N/(N'-1)); S vanishes on 1 and on within-group contrasts.
+        cl = _clique_union(G)
+        if cl is None or cl[2] != 1.0 or cl[1] * (n // cl[1]) != n:
+            raise ValueError(
+                f"{f} has a closed form only for augmentation graphs: G must be "
+                "a disjoint union of equal-size cliques with unit weights and zero "
+                "diagonal (such as augmentation_graph(n_samples, n_views), in any "
+                "row order).")
+        lab, V, _ = cl
+        _set_solver("structured")
+        n_groups = n // V
+        if n_groups < 2:
+            raise ValueError(f"{f} needs at least 2 groups of at least 2 views; "
+                             f"got {n_groups} groups of size {V}.")
+        r = n_groups - 1
+        m = min(K, r)
+        U = torch.as_tensor(_clique_vectors(lab, V, m, centered=True), dtype=torch.float64)
+        lam = torch.zeros(K, dtype=torch.float64)
+        lam[:m] = n / r
+    else:
+        n_groups, _ = _clique_structure(G, f)
+        ones = torch.ones(n, n, dtype=G.dtype, device=G.device)
+        eye = torch.eye(n, dtype=G.dtype, device=G.device)
+        S = n_groups / (n_groups - 1) * (G + eye) - ones / (n_groups - 1)
+        lam, U = eigh_sorted(S)
+        lam, U = lam.flip(0), U.flip(1)  # descending: the top of the spectrum
+        r = n_groups - 1
+    dev = U.device
     if K < r:
         warnings.warn(
             f"{f}: K={K} < N'-1={r}: the groups cannot sit on a regular simplex "
@@ -347,7 +374,7 @@ def simclr_optimum(G: Any, K: int, *, tau: float | None = None,
         Z = U[:, :K] * lam[:K].clamp(min=0).sqrt()
         Z = Z / Z.norm(dim=1, keepdim=True).clamp(min=1e-300)
     else:
-        Z = torch.zeros(n, K, dtype=G.dtype, device=G.device)
+        Z = torch.zeros(n, K, dtype=torch.float64, device=dev)
         Z[:, :r] = U[:, :r] * lam[:r].clamp(min=0).sqrt()
     if not return_details:
         return Z

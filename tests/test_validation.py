@@ -143,8 +143,14 @@ BAD_INPUTS = [
          id="sparse-sc_optimum-normalized-isolated",
          match=r"spectral_contrastive_optimum\(normalized=True\) needs every degree > 0: "
                r"row 2 of G sums to 0"),
-    case("closed_form.simclr_optimum", S_AUG, 3, id="sparse-simclr-refused",
-         match=r"simclr_optimum does not accept a sparse G; pass a dense array"),
+    case("closed_form.simclr_optimum", S_AUG * 2.0, 3, id="sparse-simclr-weighted-cliques",
+         match=r"simclr_optimum has a closed form only for augmentation graphs: G must be a "
+               r"disjoint union of equal-size cliques with unit weights"),
+    case("closed_form.simclr_optimum", S_ISOLATED, 1, id="sparse-simclr-not-cliques",
+         match=r"simclr_optimum has a closed form only for augmentation graphs"),
+    case("closed_form.simclr_optimum", graphs.augmentation_graph(1, 4, sparse=True), 2,
+         id="sparse-simclr-one-group",
+         match=r"simclr_optimum needs at least 2 groups of at least 2 views; got 1 groups"),
     case("spectral.laplacian_eigenmaps", S_ISOLATED, 1, id="sparse-le-isolated",
          match=r"laplacian_eigenmaps\(constraint='degree'\) needs every degree > 0: row 2"),
     case("spectral.laplacian_eigenmaps", S_ASYM, 1, id="sparse-le-asymmetric",

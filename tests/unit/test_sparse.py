@@ -363,3 +363,39 @@ def test_next_eigenvalue_decides_the_tie_as_the_dense_path(krylov, solve):
         assert tie == tie_d == (K % 2 == 0)
         if tie_d:  # then the next eigenvalue was computed tightly
             assert abs(float(lam[K] - lamd[K])) <= 1e-8 * scale
+
+
+def test_simclr_optimum_sparse_by_structure_equals_dense():
+    # The top eigenspace of S is degenerate, so the bases differ; the Gram matrix,
+    # the spectrum of Z^T Z, the eigenvalues and the minimum do not.
+    for n_s, V, K in ((4, 3, 3), (4, 3, 6), (6, 2, 8), (3, 5, 2)):
+        Zd, dd = closed_form.simclr_optimum(graphs.augmentation_graph(n_s, V), K, tau=0.5,
+                                            return_details=True)
+        Zs, ds = closed_form.simclr_optimum(graphs.augmentation_graph(n_s, V, sparse=True),
+                                            K, tau=0.5, return_details=True)
+        assert _linalg.LAST_SOLVER == "structured"
+        torch.testing.assert_close(Zs @ Zs.T, Zd @ Zd.T, rtol=0, atol=1e-12)
+        torch.testing.assert_close(ds.c, dd.c, rtol=0, atol=1e-12)
+        torch.testing.assert_close(ds.eigenvalues, dd.eigenvalues, rtol=0, atol=1e-12)
+        assert ds.loss == pytest.approx(dd.loss, rel=1e-13)
+    # Rows in another order: the same Gram matrix, permuted.
+    perm = torch.randperm(12, generator=torch.Generator().manual_seed(0))
+    G = graphs.augmentation_graph(4, 3)[perm][:, perm]
+    Zd = closed_form.simclr_optimum(G, 3)
+    Zs = closed_form.simclr_optimum(sp.csr_matrix(G.numpy()), 3)
+    torch.testing.assert_close(Zs @ Zs.T, Zd @ Zd.T, rtol=0, atol=1e-12)
+
+
+def test_simclr_optimum_sparse_below_simplex_warns():
+    with pytest.warns(UserWarning, match=r"K=2 < N'-1=4: the groups cannot sit on a regular"):
+        Z = closed_form.simclr_optimum(graphs.augmentation_graph(5, 2, sparse=True), 2)
+    torch.testing.assert_close(Z.norm(dim=1), torch.ones(10, dtype=F64))
+
+
+def test_simclr_optimum_sparse_never_forms_S():
+    # 200,000 rows: S would take 320 GB; by structure it is O(N K).
+    G = graphs.augmentation_graph(100_000, 2, sparse=True)
+    with pytest.warns(UserWarning, match=r"no closed form is known"):
+        Z = closed_form.simclr_optimum(G, 3)
+    assert Z.shape == (200_000, 3) and _linalg.LAST_SOLVER == "structured"
+    torch.testing.assert_close(Z[0::2], Z[1::2], rtol=0, atol=0)  # views of a group agree
