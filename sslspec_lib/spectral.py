@@ -458,7 +458,8 @@ def kernel_pca(Kmat: Any, K: int, *, center: bool = True) -> torch.Tensor:
                                 else "the kernel")
 
 
-def isomap(X: Any, K: int, n_neighbors: int) -> torch.Tensor:
+def isomap(X: Any, K: int, n_neighbors: int, *,
+           n_landmarks: int | None = None) -> torch.Tensor:
     r"""ISOMAP: classical MDS of geodesic distances on a kNN graph (R7; :ref:`ch-mds-isomap`).
 
     .. math:: \Delta^{\mathrm{geo}}_{ij} = d_{\mathcal G}(x_i, x_j)^2,
@@ -470,11 +471,36 @@ def isomap(X: Any, K: int, n_neighbors: int) -> torch.Tensor:
     point itself excluded; distance ties broken by row index) with
     Euclidean edge lengths (Dijkstra, ``scipy.sparse.csgraph.shortest_path``).
 
+    **Landmark ISOMAP** (``n_landmarks = m``; de Silva & Tenenbaum, 2004).
+    The :math:`N\times N` geodesic matrix (:math:`O(N^2)` memory, an
+    :math:`O(N^3)` eigen-solve) is replaced by the :math:`m\times N`
+    distances from :math:`m` landmarks, chosen by farthest-point (MaxMin)
+    sampling from row 0 on the geodesic distance (deterministic; each
+    landmark's Dijkstra run is needed anyway).  Classical MDS of the
+    :math:`m\times m` landmark block :math:`\Delta_m` gives
+    :math:`B_m = V\Lambda V^\top` (top :math:`K`), and every point is placed
+    by distance-based triangulation
+
+    .. math:: y_x = -\tfrac12\,\Lambda^{-1/2}V^\top(\delta_x - \bar\delta),
+
+    :math:`\delta_x` its squared geodesic distances to the landmarks and
+    :math:`\bar\delta` the row means of :math:`\Delta_m`; the result is then
+    centred.  Exact (equal to full ISOMAP up to a rotation of the columns)
+    when the geodesic distances are Euclidean in :math:`K` dimensions and the
+    landmarks span them affinely; otherwise an approximation whose gap to
+    full ISOMAP the benchmark (``make bench``) measures.
+    :math:`O(m(N\log N + \mathrm{nnz}) + m^3 + NmK)` time, :math:`O(Nm)`
+    memory, and the kNN graph is sparse (:func:`sslspec_lib.graphs.knn_graph`'s
+    exact search, the same neighbour sets and tie rule).
+
     Parameters
     ----------
     X : (N, d) array_like
     K : int, 1 <= K <= N - 1
     n_neighbors : int, 1 <= n_neighbors <= N - 1
+    n_landmarks : int, optional
+        ``None`` (default): full ISOMAP.  Otherwise the number :math:`m` of
+        landmarks, :math:`K + 1 \le m \le N`.
 
     Returns
     -------
@@ -482,6 +508,8 @@ def isomap(X: Any, K: int, n_neighbors: int) -> torch.Tensor:
         As :func:`classical_mds`; equal to ``sklearn.manifold.Isomap(
         n_neighbors=n_neighbors, n_components=K, eigen_solver="dense")
         .fit_transform(X)`` when no distance ties change the neighbour sets.
+        With landmarks: the triangulated coordinates, centred, columns
+        sign-flipped as everywhere in the library.
 
     Raises
     ------
@@ -505,6 +533,9 @@ def isomap(X: Any, K: int, n_neighbors: int) -> torch.Tensor:
         raise ValueError(f"X must have at least 2 rows in {f}: got {n}.")
     K = _v.check_int(K, "K", f, 1, n - 1)
     n_neighbors = _v.check_int(n_neighbors, "n_neighbors", f, 1, n - 1)
+    if n_landmarks is not None:
+        m = _v.check_int(n_landmarks, "n_landmarks", f, K + 1, n)
+        return _landmark_isomap(X, K, n_neighbors, m, f)
     Xn = X.detach().cpu().to(torch.float64).numpy()
     dist = np.sqrt(((Xn[:, None, :] - Xn[None, :, :]) ** 2).sum(axis=-1))
     np.fill_diagonal(dist, np.inf)
@@ -521,6 +552,54 @@ def isomap(X: Any, K: int, n_neighbors: int) -> torch.Tensor:
     geo = (geo + geo.T) / 2  # d(i, j) and d(j, i) are summed in different orders
     Delta = torch.as_tensor(geo ** 2, dtype=X.dtype, device=X.device)
     return _mds_from_squared(Delta, K, f)
+
+
+def _landmark_isomap(X: torch.Tensor, K: int, k: int, m: int, f: str) -> torch.Tensor:
+    """Landmark ISOMAP (see :func:`isomap`): sparse kNN graph, m Dijkstra runs, LMDS."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components, dijkstra
+
+    from .graphs import _knn_indices
+
+    Xc = X.detach().cpu().to(torch.float64)
+    n = Xc.shape[0]
+    nbr = _knn_indices(Xc, k)
+    rows = np.repeat(np.arange(n), k)
+    Xn = Xc.numpy()
+    # Edge lengths as in the dense path: the root of a sum of squared differences.
+    length = np.sqrt(((Xn[rows] - Xn[nbr.ravel()]) ** 2).sum(axis=1))
+    graph = csr_matrix((length, (rows, nbr.ravel())), shape=(n, n))
+    n_comp, _ = connected_components(graph, directed=False)
+    if n_comp > 1:
+        raise ValueError(
+            f"The {k}-nearest-neighbour graph of X has {n_comp} connected "
+            f"components in {f}, so some geodesic distances are infinite. "
+            "Increase n_neighbors.")
+    land = np.empty(m, dtype=np.int64)
+    dist = np.empty((m, n))
+    nearest = np.full(n, np.inf)
+    nxt = 0
+    for t in range(m):  # MaxMin: the point farthest from the landmarks so far
+        land[t] = nxt
+        dist[t] = dijkstra(graph, directed=False, indices=nxt)
+        nearest = np.minimum(nearest, dist[t])
+        nxt = int(np.argmax(nearest))  # first index among ties
+    sq = dist ** 2
+    Dm = sq[:, land]
+    Dm = (Dm + Dm.T) / 2  # d(i, j) and d(j, i) are summed in different orders
+    B = Dm - Dm.mean(axis=0, keepdims=True)
+    B = -0.5 * (B - B.mean(axis=1, keepdims=True))
+    lam, V = eigh_sorted(torch.as_tensor(B))
+    lam, V = lam.flip(0), V.flip(1)
+    if not float(lam[K - 1]) > _NEG_RTOL * float(lam[0].abs()):
+        raise ValueError(
+            f"The landmarks span fewer than K={K} dimensions in {f}: eigenvalue {K} of "
+            f"their -1/2 H Delta H is {float(lam[K - 1]):.3g}. Use more landmarks.")
+    check_gap(lam, K, f, what="eigenvalues of the landmarks' -1/2 H Delta H")
+    pinv = (V[:, :K] / lam[:K].sqrt()).numpy()
+    Y = -0.5 * (sq - Dm.mean(axis=1, keepdims=True)).T @ pinv
+    Y -= Y.mean(axis=0, keepdims=True)
+    return sign_flip(torch.as_tensor(Y, dtype=X.dtype, device=X.device))
 
 
 def cca(Xa: Any, Xb: Any, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -448,3 +448,53 @@ def test_lda_bad_input():
         spectral.lda(X, np.zeros(len(y)), 1)
     with pytest.raises(ValueError, match="one label per row"):
         spectral.lda(X, y[:-1], 1)
+
+
+# -- landmark ISOMAP ------------------------------------------------------------------
+
+def _gram_rel(A, B):
+    A = A - A.mean(axis=0)
+    B = B - B.mean(axis=0)
+    return np.linalg.norm(A @ A.T - B @ B.T) / np.linalg.norm(B @ B.T)
+
+
+def test_landmark_isomap_exact_when_geodesics_are_euclidean():
+    # complete graph: geodesic = Euclidean distance of 3-D points; K + 1 = 4 landmarks
+    # in general position span them affinely, so triangulation is exact
+    X3 = np.random.default_rng(2).standard_normal((15, 3))
+    Y = spectral.isomap(torch.tensor(X3), 3, 14, n_landmarks=4).numpy()
+    assert _gram_rel(Y, _pca_scores(X3, 3)) < 1e-10
+    # 4-D points embedded in K = 3: no longer exact (the fourth direction is dropped
+    # from the landmarks' frame differently than from the full one)
+    X4 = np.random.default_rng(2).standard_normal((15, 4))
+    Y4 = spectral.isomap(torch.tensor(X4), 3, 14, n_landmarks=4).numpy()
+    assert _gram_rel(Y4, _pca_scores(X4, 3)) > 1e-3
+
+
+def test_landmark_isomap_every_point_a_landmark_is_full_isomap():
+    # m = N: the triangulation of a landmark returns its own MDS coordinates
+    from sklearn.datasets import make_swiss_roll
+    Xs, _ = make_swiss_roll(200, noise=0.05, random_state=1)
+    full = spectral.isomap(torch.tensor(Xs), 2, 8).numpy()
+    land = spectral.isomap(torch.tensor(Xs), 2, 8, n_landmarks=200).numpy()
+    assert _gram_rel(land, full) < 1e-9
+    # fewer landmarks: close to full ISOMAP on the roll, not equal (an approximation)
+    few = spectral.isomap(torch.tensor(Xs), 2, 8, n_landmarks=30).numpy()
+    assert 1e-6 < _gram_rel(few, full) < 0.2
+
+
+def test_landmark_isomap_bad_arguments():
+    rng = np.random.default_rng(6)
+    X = np.vstack([rng.standard_normal((10, 2)), 100 + rng.standard_normal((10, 2))])
+    with pytest.raises(ValueError, match="has 2 connected components.*Increase n_neighbors"):
+        spectral.isomap(X, 2, 3, n_landmarks=5)
+    Xc = rng.standard_normal((20, 3))
+    with pytest.raises(ValueError, match=r"'n_landmarks' parameter of isomap must be an int "
+                                         r"in the range \[3, 20\]"):
+        spectral.isomap(Xc, 2, 5, n_landmarks=2)
+    with pytest.raises(ValueError, match=r"'n_landmarks' parameter of isomap"):
+        spectral.isomap(Xc, 2, 5, n_landmarks=21)
+    # three collinear points cannot span two dimensions
+    line = np.c_[np.arange(20.0), np.zeros(20), np.zeros(20)]
+    with pytest.raises(ValueError, match=r"landmarks span fewer than K=2 dimensions"):
+        spectral.isomap(line, 2, 2, n_landmarks=3)
