@@ -57,6 +57,11 @@ ALPHA = 0.01    # VICReg invariance weight (c_k = 1 - alpha lambda_k > 0 for the
 # helpers
 # ---------------------------------------------------------------------------
 
+# The dense path is also timed on a CUDA device, where one is present, up to this n
+# (--cuda-dense-max-n).
+CUDA_DENSE_MAX_N = 5000
+
+
 def timed(fn, repeats):
     """Run ``fn`` ``repeats`` times; return (last result, list of seconds)."""
     out, times = None, []
@@ -186,6 +191,28 @@ def eigen_step(name, X, k_nn, repeats, *, peer_repeats, arpack_peer, dense_path)
             Zd, t = timed(lambda: spectral.laplacian_eigenmaps(Gd, K), 1)
             rows.append(row("eigen", name, n, "laplacian_eigenmaps (dense eigh)", "sslspec", t,
                             K=K, solver="dense", subspace_gap=gap(Zd, ref["degree"])))
+        if torch.cuda.is_available() and n <= CUDA_DENSE_MAX_N:
+            # The dense path on the GPU (torch.linalg.eigh on CUDA), after one warm-up.
+            Gc = torch.as_tensor(G.toarray()).cuda()
+
+            def on_gpu(fn):
+                out = fn()
+                torch.cuda.synchronize()
+                return out
+
+            for label, fn in (("laplacian_eigenmaps (dense eigh)",
+                               lambda: spectral.laplacian_eigenmaps(Gc, K)),
+                              ("vicreg_optimum (dense eigh)",
+                               lambda: closed_form.vicreg_optimum(Gc, K, ALPHA))):
+                on_gpu(fn)
+                Zc, t = timed(lambda fn=fn: on_gpu(fn), repeats)
+                kind = "degree" if label.startswith("laplacian") else "covariance"
+                r = row("eigen", name, n, label, "sslspec", t, K=K, solver="dense",
+                        subspace_gap=gap(Zc.cpu(), ref[kind]))
+                r["device"] = "cuda"
+                rows.append(r)
+            del Gc
+            torch.cuda.empty_cache()
     return rows
 
 
@@ -351,8 +378,8 @@ def machine():
             "torch": torch.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
             "sklearn": sklearn.__version__,
             "device": "cpu" + ("" if not torch.cuda.is_available() else
-                               f" (a CUDA device is present: {torch.cuda.get_device_name()},"
-                               " not used: the sparse path runs on the CPU)")}
+                               f" and {torch.cuda.get_device_name()} (CUDA: the dense path "
+                               "only; the sparse path runs on the CPU)")}
 
 
 def targets(rows):
@@ -464,7 +491,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     ap.add_argument("--out", default=str(ROOT / "bench"), help="output folder")
+    ap.add_argument("--sizes", type=int, nargs="+", default=None,
+                    help="blob sizes of the eigen-step (default 2000 5000 20000 100000)")
+    ap.add_argument("--tasks", nargs="+", default=["eigen", "cliques", "global", "gradient"],
+                    choices=["eigen", "cliques", "global", "gradient"],
+                    help="what to run (default: everything)")
+    ap.add_argument("--cuda-dense-max-n", type=int, default=CUDA_DENSE_MAX_N,
+                    help="largest n at which the dense path is timed on a CUDA device")
     args = ap.parse_args(argv)
+    globals()["CUDA_DENSE_MAX_N"] = args.cuda_dense_max_n
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "0")) or
                           torch.get_num_threads())
     notes = []
@@ -476,6 +511,8 @@ def main(argv=None):
         repeats, sizes, peer_big, arpack_max = 3, [2000, 5000, 20000, 100000], 20000, 5000
         global_sizes, clique_sizes, grad_n = [1000, 2000], [10 ** 5, 10 ** 6], 2000
         landmark_sizes = [20000, 100000]
+    if args.sizes:
+        sizes = args.sizes
     # --quick exercises the Krylov path at tiny size: the module setting is
     # restored however the run ends.
     sparse_min_n = _linalg.SPARSE_MIN_N
@@ -483,29 +520,36 @@ def main(argv=None):
         _linalg.SPARSE_MIN_N = 100
     try:
         rows = []
+        tasks = set(args.tasks)
         print("eigen-step", flush=True)
-        if not args.quick:
+        if not args.quick and "eigen" in tasks:
             rows += eigen_step("digits", digits(), 10, repeats, peer_repeats=repeats,
                                arpack_peer=True, dense_path=True)
-        for n in sizes:
+        for n in sizes if "eigen" in tasks else []:
             big = n > peer_big
             rows += eigen_step("blobs", blobs(n), 15, repeats,
                                peer_repeats=1 if big else repeats,
                                arpack_peer=n <= arpack_max, dense_path=n <= 2000)
-        if not args.quick:
+        if not args.quick and "eigen" in tasks:
             notes.append(f"Above n = {peer_big} the scikit-learn peer runs once (no repeats). "
                          f"Its eigen_solver='arpack' (shift-invert: a sparse LU of the "
                          f"Laplacian) runs only up to n = {arpack_max}: at n = 20000 three "
                          "repeats took more than 3 minutes. 'amg' needs pyamg, which is not "
                          "installed. So at n > 5000 the fastest peer is 'lobpcg'.")
             notes.append("The dense eigh path (O(N^3)) is timed once, at n <= 2000 only.")
-        print("cliques", flush=True)
-        rows += structured(clique_sizes, repeats)
-        print("global", flush=True)
-        rows += global_methods(global_sizes, repeats)
-        rows += landmark_scale(landmark_sizes, 1 if args.quick else repeats)
-        print("gradient", flush=True)
-        rows += gradient_route(grad_n, 20 if args.quick else 120)
+            if torch.cuda.is_available():
+                notes.append(f"The dense path also runs on the CUDA device up to n = "
+                             f"{CUDA_DENSE_MAX_N} (rows with device cuda), after one warm-up.")
+        if "cliques" in tasks:
+            print("cliques", flush=True)
+            rows += structured(clique_sizes, repeats)
+        if "global" in tasks:
+            print("global", flush=True)
+            rows += global_methods(global_sizes, repeats)
+            rows += landmark_scale(landmark_sizes, 1 if args.quick else repeats)
+        if "gradient" in tasks:
+            print("gradient", flush=True)
+            rows += gradient_route(grad_n, 20 if args.quick else 120)
         add_ratios(rows)
     finally:
         _linalg.SPARSE_MIN_N = sparse_min_n
