@@ -20,7 +20,7 @@ import torch
 from . import _validation as _v
 
 __all__ = ["digits", "digits_views", "gaussian_mixture", "two_moons", "swiss_roll",
-           "swiss_roll_grid", "swiss_roll_arc_length"]
+           "swiss_roll_grid", "swiss_roll_arc_length", "random_orthogonal"]
 
 
 def digits(n_samples: int | None = None, *, seed: int = 0
@@ -194,3 +194,35 @@ def swiss_roll_arc_length(t: Any) -> torch.Tensor:
     """
     t = _v.as_tensor(t, "t", "swiss_roll_arc_length", dtype=torch.float64)
     return 0.5 * (t * torch.sqrt(1 + t ** 2) + torch.asinh(t))
+
+
+def random_orthogonal(n: int, seed: int, *, dtype: torch.dtype = torch.float64,
+                      device: torch.device | str | None = None) -> torch.Tensor:
+    r"""A random orthogonal matrix, uniformly distributed (Haar) on :math:`O(n)`.
+
+    :math:`Q` from the QR decomposition :math:`Y = QR` of a standard Gaussian
+    :math:`Y`, with the columns flipped so that :math:`R_{kk} > 0` (without the
+    flip, LAPACK's sign convention biases the distribution; Mezzadri, 2007).
+    Drawn on the CPU from ``seed`` (:func:`sslspec_lib.device.generator`), so
+    that the same seed gives the same matrix on every device.
+
+    Parameters
+    ----------
+    n : int >= 1
+    seed : int >= 0
+    dtype, device : the returned tensor's
+
+    Returns
+    -------
+    torch.Tensor, shape (n, n), with :math:`Q^\top Q = I`.
+    """
+    from .device import generator
+
+    f = "random_orthogonal"
+    n = _v.check_int(n, "n", f, 1)
+    seed = _v.check_int(seed, "seed", f, 0)
+    Y = torch.randn(n, n, generator=generator(seed), dtype=torch.float64)
+    Q, R = torch.linalg.qr(Y)
+    sgn = torch.sign(torch.diagonal(R))
+    Q = Q * torch.where(sgn == 0, torch.ones_like(sgn), sgn)
+    return Q.to(dtype=dtype, device=device)

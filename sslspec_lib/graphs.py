@@ -35,6 +35,7 @@ __all__ = [
     "centering",
     "validate_graph",
     "components",
+    "planted_components",
 ]
 
 
@@ -332,3 +333,33 @@ def components(G: Any) -> torch.Tensor:
     rank = np.empty(first.size, dtype=np.int64)
     rank[np.argsort(first)] = np.arange(first.size)
     return torch.as_tensor(rank[lab], dtype=torch.long, device=dev)
+
+
+def planted_components(sizes: Any, seed: int, *, dtype: torch.dtype = torch.float64,
+                       device: torch.device | str | None = None) -> torch.Tensor:
+    r"""A random weighted relation matrix with planted connected components.
+
+    :math:`G_{ij} = (W_{ij} + W_{ji})/2` for :math:`i \ne j` in the same block,
+    :math:`W_{ij}` uniform in :math:`[0, 1)`, and :math:`0` across blocks and
+    on the diagonal: block :math:`b` has ``sizes[b]`` rows (consecutive), so
+    :math:`L` has the eigenvalue :math:`0` exactly ``len(sizes)`` times
+    (almost surely; :func:`components` finds the blocks).  Drawn on the CPU
+    from ``seed``.
+
+    Raises
+    ------
+    ValueError
+        If ``sizes`` is empty or has a block of fewer than 2 rows.
+    """
+    from .device import generator
+
+    f = "planted_components"
+    sizes = [_v.check_int(s, "sizes[i]", f, 2) for s in list(sizes)]
+    if not sizes:
+        raise ValueError(f"The 'sizes' parameter of {f} must list at least one block size.")
+    seed = _v.check_int(seed, "seed", f, 0)
+    n = sum(sizes)
+    W = torch.rand(n, n, generator=generator(seed), dtype=torch.float64)
+    mask = torch.block_diag(*[torch.ones(s, s, dtype=torch.float64) for s in sizes])
+    G = ((W + W.T) / 2 * mask).fill_diagonal_(0)
+    return G.to(dtype=dtype, device=device)

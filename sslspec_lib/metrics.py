@@ -26,6 +26,7 @@ __all__ = [
     "gram_gap",
     "linear_probe_accuracy",
     "normalized_stress",
+    "align_signs",
 ]
 
 
@@ -241,3 +242,27 @@ def normalized_stress(D: Any, Z: Any) -> float:
     # half the digits when the distances are nearly proportional.
     scale = (ref * emb).sum() / den
     return float((ref - scale * emb).norm() / ref.norm())
+
+
+def align_signs(A: Any, B: Any) -> torch.Tensor:
+    r"""``A`` with each column's sign flipped to agree with the same column of ``B``.
+
+    .. math:: A_{:,k} \mapsto \operatorname{sign}(A_{:,k}^\top B_{:,k})\,A_{:,k}
+              \quad(\text{sign } 0 \mapsto +1),
+
+    for comparing eigenvector bases that are defined up to the sign of each
+    column (two solvers, a closed form and a peer).  Orthogonal columns are
+    left as they are.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ.
+    """
+    A = _v.check_matrix(A, "A", "align_signs")
+    B = _v.check_matrix(B, "B", "align_signs").to(A)
+    if A.shape != B.shape:
+        raise ValueError(f"A and B must have the same shape in align_signs: "
+                         f"{tuple(A.shape)} != {tuple(B.shape)}.")
+    s = torch.sign((A * B).sum(dim=0))
+    return A * torch.where(s == 0, torch.ones_like(s), s)

@@ -19,6 +19,7 @@ __all__ = [
     "centering",
     "assert_identity",
     "gradient",
+    "cayley_orthogonal",
 ]
 
 
@@ -83,3 +84,33 @@ def assert_identity(lhs: Any, rhs: Any, *, label: str = "identity") -> bool:
         raise AssertionError(f"{label} does not hold; simplified residual:\n"
                              f"{sp.pretty(residual)}")
     return True
+
+
+def cayley_orthogonal(n: int = 3, name: str = "s") -> tuple[sp.Matrix, tuple[sp.Symbol, ...]]:
+    r"""A generic symbolic orthogonal matrix by the Cayley transform.
+
+    .. math:: V = (I - S)(I + S)^{-1},\qquad S = -S^\top
+              \text{ with } n(n-1)/2 \text{ free real symbols},
+
+    a rational parametrisation of the rotations without the eigenvalue
+    :math:`-1` (a dense subset of :math:`SO(n)`): an eigen-instance
+    :math:`A = V\Lambda V^\top` built from it has generic eigenvectors while
+    every entry stays a rational function, so SymPy can verify identities on
+    it exactly (R3, R4).
+
+    Returns
+    -------
+    (V, symbols) : the n x n matrix (entries factored) and its parameters.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"The 'n' parameter of cayley_orthogonal must be an int >= 2. "
+                         f"Got {n!r} instead.")
+    syms = sp.symbols(f"{name}1:{n * (n - 1) // 2 + 1}", real=True)
+    S = sp.zeros(n, n)
+    it = iter(syms)
+    for i in range(n):
+        for j in range(i + 1, n):
+            S[i, j] = next(it)
+            S[j, i] = -S[i, j]
+    V = ((sp.eye(n) - S) * (sp.eye(n) + S).inv()).applyfunc(sp.factor)
+    return V, tuple(syms)

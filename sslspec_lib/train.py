@@ -26,7 +26,8 @@ from .device import generator
 
 __all__ = ["History", "minimize", "train_free", "train_whitened", "train_linear",
            "train_mlp", "MLP", "orthonormalize", "train_stiefel", "newton_polish",
-           "STALL_PATIENCE", "POLISH_MAX_PARAMS"]
+           "STALL_PATIENCE", "POLISH_MAX_PARAMS", "m_orthonormalize", "trace_ratio_loss",
+           "train_trace_constrained"]
 
 
 @dataclass
@@ -619,3 +620,78 @@ def train_stiefel(loss: Callable[[torch.Tensor], torch.Tensor], n: int, K: int, 
     with torch.no_grad():
         Q = orthonormalize(Y)
     return Q.detach(), hist
+
+
+def m_orthonormalize(B: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    r""":math:`B R^{-\top}` with :math:`RR^\top = B^\top MB` (Cholesky): same span, :math:`M`-orthonormal.
+
+    ``M`` symmetric positive definite on the span of ``B``; ``B`` of full
+    column rank.  The result :math:`Z` satisfies :math:`Z^\top MZ = I_K`.
+    """
+    R = torch.linalg.cholesky(B.T @ M @ B)
+    return torch.linalg.solve_triangular(R, B.T, upper=False).T
+
+
+def trace_ratio_loss(C: torch.Tensor, M: torch.Tensor, P: torch.Tensor | None = None
+                     ) -> Callable[[torch.Tensor], torch.Tensor]:
+    r"""Unconstrained loss whose minimisers span the bottom generalised eigenvectors of (C, M).
+
+    .. math:: f(A) = \operatorname{tr}\bigl(S^{-1}B^\top CB\bigr) + \|S - I_K\|_F^2,
+              \qquad B = PA,\ S = B^\top MB,
+
+    (``P`` = identity if None).  The first term is
+    :math:`\operatorname{tr}(Z^\top CZ)` at the :math:`M`-orthonormalised
+    :math:`Z = BR^{-\top}` (:func:`m_orthonormalize`), which depends only on
+    the span of :math:`B`; the second fixes the scale the first leaves free.
+    So a minimiser spans the :math:`K` bottom generalised eigenvectors of
+    :math:`Cz = \nu Mz` inside the range of :math:`P` (Ky Fan, R3, in the
+    metric :math:`M`; used for Laplacian Eigenmaps and LPP, R5, R6), and the
+    minimum of the first term is the sum of those :math:`K` eigenvalues.
+    """
+    def f(A: torch.Tensor) -> torch.Tensor:
+        B = A if P is None else P @ A
+        S = B.T @ M @ B
+        eye = torch.eye(B.shape[1], dtype=B.dtype, device=B.device)
+        return torch.trace(torch.linalg.solve(S, B.T @ C @ B)) + ((S - eye) ** 2).sum()
+    return f
+
+
+def train_trace_constrained(C: torch.Tensor, M: torch.Tensor, K: int, *,
+                            P: torch.Tensor | None = None, seed: int = 0,
+                            device: Any = None, **kw: Any) -> tuple[torch.Tensor, History]:
+    r"""Minimise :math:`\operatorname{tr}(Z^\top CZ)` over :math:`Z^\top MZ = I_K`, :math:`Z = PA`, by training.
+
+    :func:`trace_ratio_loss` with :math:`C` and :math:`M` divided by their
+    spectral norms (the minimising span does not change; both terms are then
+    of order one and L-BFGS sees a well-conditioned problem) is minimised over
+    a free :math:`A` by :func:`train_free` (keywords go to :func:`minimize`:
+    ``gtol``, ``max_iter``, ``polish``...); the result :math:`P A` is
+    :math:`M`-orthonormalised with the given ``M``.  This is the trained
+    counterpart of the closed forms of Laplacian Eigenmaps (``P`` the
+    projector that removes the trivial direction, R5) and of LPP
+    (:math:`C = X^\top LX`, :math:`M = X^\top DX` or :math:`\Sigma`, R6).
+
+    Returns
+    -------
+    (Z, History) : ``Z`` with :math:`Z^\top MZ = I_K` (n x K), and the history
+    of the normalised loss.
+
+    Raises
+    ------
+    ValueError
+        If ``C`` or ``M`` is not square, their shapes differ, or ``K`` is not
+        in ``[1, n]``.
+    """
+    f = "train_trace_constrained"
+    C = _v.check_matrix(C, "C", f)
+    M = _v.check_matrix(M, "M", f).to(C)
+    n = C.shape[0]
+    if C.shape != (n, n) or M.shape != (n, n):
+        raise ValueError(f"C and M must be square of the same size in {f}: got "
+                         f"{tuple(C.shape)} and {tuple(M.shape)}.")
+    K = _v.check_int(K, "K", f, 1, n)
+    Cn = C / float(torch.linalg.matrix_norm(C, 2))
+    Mn = M / float(torch.linalg.matrix_norm(M, 2))
+    A, hist = train_free(trace_ratio_loss(Cn, Mn, P), n, K, seed=seed, device=device, **kw)
+    B = A if P is None else P @ A
+    return m_orthonormalize(B, M), hist

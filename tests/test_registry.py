@@ -26,6 +26,7 @@ UTILITIES = {
     "graphs.centering": "H = I - 11^T/N, notation",
     "graphs.validate_graph": "input validation",
     "graphs.components": "connected components (the null space of L), a diagnostic",
+    "graphs.planted_components": "builds a weighted G with known components; an input",
     "losses.covariance": "C(Z) = Z^T H Z / N, notation shared by every result",
     "closed_form.Details": "the container every closed form returns, not a function",
 }
