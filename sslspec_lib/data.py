@@ -190,7 +190,7 @@ def swiss_roll_arc_length(t: Any) -> torch.Tensor:
               = \tfrac12\bigl(t\sqrt{1 + t^2} + \operatorname{arsinh} t\bigr),
 
     so that :math:`(s(t), h)` are intrinsic (isometric) coordinates of the roll
-    :math:`(t\cos t, h, t\sin t)` (derived in :ref:`ch-mds-isomap`).
+    :math:`(t\cos t, h, t\sin t)` (derived in :ref:`ch-isomap`).
     """
     t = _v.as_tensor(t, "t", "swiss_roll_arc_length", dtype=torch.float64)
     return 0.5 * (t * torch.sqrt(1 + t ** 2) + torch.asinh(t))

@@ -460,7 +460,7 @@ def kernel_pca(Kmat: Any, K: int, *, center: bool = True) -> torch.Tensor:
 
 def isomap(X: Any, K: int, n_neighbors: int, *,
            n_landmarks: int | None = None) -> torch.Tensor:
-    r"""ISOMAP: classical MDS of geodesic distances on a kNN graph (R7; :ref:`ch-mds-isomap`).
+    r"""ISOMAP: classical MDS of geodesic distances on a kNN graph (R7; :ref:`ch-isomap`).
 
     .. math:: \Delta^{\mathrm{geo}}_{ij} = d_{\mathcal G}(x_i, x_j)^2,
               \qquad Y = \text{top-}K\text{ eigenvectors of }

@@ -1,7 +1,7 @@
 """The tolerance rules of the R7 and R8 chapters reject perturbed closed forms.
 
 Each test builds the quantity a chapter checks, with the tolerance derived the same way
-as in the chapter (``chapters/part1_spectral/mds_isomap.ipynb`` for R7,
+as in the chapters (``chapters/part1_spectral/mds_isomap.ipynb`` and ``isomap.ipynb`` for R7,
 ``chapters/part1_spectral/cca.ipynb`` for R8), and shows that the correct closed form
 passes while a wrong one (wrong eigenvectors, wrong scaling, a missing clamp or
 centring, a slightly rotated subspace) fails.
