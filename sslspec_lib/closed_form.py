@@ -39,6 +39,7 @@ __all__ = [
     "barlow_twins_optimum",
     "barlow_twins_overcomplete_optimum",
     "vicreg_linear_optimum",
+    "vicreg_hinge_linear_optimum",
     "spectral_contrastive_linear_optimum",
     "barlow_twins_linear_optimum",
 ]
@@ -255,15 +256,22 @@ def vicreg_hinge_optimum(G: Any, K: int, alpha: float, *, eps: float = 0.0,
             f, "some kept Laplacian eigenvalues are 0 (G is disconnected); on "
             "those directions the loss is flat for every c >= (1 - eps) / rho, "
             "and that smallest c is returned.")
+    c, loss = _hinge_c(lam, alpha, eps, rho, tol)
+    Z = n ** 0.5 * U * c.sqrt()
+    if not return_details:
+        return Z
+    return Z, Details(lam, c, loss)
+
+
+def _hinge_c(lam: torch.Tensor, alpha: float, eps: float, rho: float, tol: float
+             ) -> tuple[torch.Tensor, float]:
+    """Per-direction minimisers of 2 alpha lam c + max(0, 1 - sqrt(rho c + eps)), and the sum."""
     lam_pos = lam.clamp(min=0.0)
     kink = torch.full_like(lam, (1.0 - eps) / rho)
     hinge = (rho / (16 * alpha ** 2 * lam_pos.clamp(min=tol) ** 2) - eps / rho).clamp(min=0.0)
     c = torch.where(lam_pos <= rho / (4 * alpha), kink, hinge)
-    Z = n ** 0.5 * U * c.sqrt()
-    if not return_details:
-        return Z
     loss = (2 * alpha * lam_pos * c + torch.clamp(1 - (rho * c + eps).sqrt(), min=0)).sum()
-    return Z, Details(lam, c, float(loss))
+    return c, float(loss)
 
 
 def _clique_structure(G: torch.Tensor, func: str) -> tuple[int, int]:
@@ -656,6 +664,76 @@ def vicreg_linear_optimum(X: Any, G: Any, K: int, alpha: float, *,
     am = alpha * mu[:K]
     loss = torch.where(am <= 1, 2 * am - am ** 2, torch.ones_like(am)).sum()
     return W, Details(mu[:K], c[:K], float(loss))
+
+
+def vicreg_hinge_linear_optimum(X: Any, G: Any, K: int, alpha: float, *, eps: float = 0.0,
+                                unbiased: bool = False, return_details: bool = False) -> Any:
+    r"""Diagonal approximation of hinge-variance VICReg in the linear regime (R11, R15).
+
+    For :math:`Z = XW` with :math:`\Sigma = X^\top HX/N` invertible, put
+    :math:`V' = \Sigma^{1/2}W` and :math:`M = \Sigma^{-1/2}(X^\top LX/N)\Sigma^{-1/2}`.
+    Then, exactly, :math:`C(XW) = V'^\top V'` and
+    :math:`\operatorname{tr}(W^\top X^\top LXW) = N\operatorname{tr}(V'^\top MV')`,
+    and every term of the hinge loss of :func:`vicreg_hinge_optimum` (and of
+    the reference loss :func:`sslspec_lib.losses.vicreg_hinge`) depends on
+    :math:`Z` only through these two quantities.  The linear problem is
+    therefore the nonparametric one with the Laplacian's eigenvalues on
+    :math:`\mathbf 1^\perp` replaced by the eigenvalues :math:`\mu_k` of
+    :math:`M` (the invariant directions of :math:`\mathbf 1^\perp` by
+    :math:`\mathbb R^D`), and the diagonal prediction carries over:
+
+    .. math:: W = \Sigma^{-1/2}V_K\operatorname{diag}(\sqrt c),
+
+    with :math:`c_k` as in :func:`vicreg_hinge_optimum` for :math:`\mu_k` and
+    :math:`V_K` the eigenvectors of :math:`M` for its :math:`K` smallest
+    eigenvalues.  It is exact over encoders with a diagonal :math:`C(XW)`, and,
+    as in the nonparametric case, only an upper bound for the reference loss
+    (finite covariance weight): :ref:`ch-linear-regime` measures the gap.
+
+    Parameters
+    ----------
+    X : (N, D) array_like, :math:`\Sigma` invertible
+    G : (N, N) relation matrix (dense or sparse)
+    K : int, 1 <= K <= D
+    alpha, eps, unbiased, return_details : as :func:`vicreg_hinge_optimum`
+        (``rho = N/(N-1)`` with ``unbiased``).
+
+    Returns
+    -------
+    W : torch.Tensor, shape (D, K); with ``return_details`` also a
+    :class:`Details` (``eigenvalues`` the kept :math:`\mu_k`, ``c``, ``loss``
+    the per-direction sum).
+
+    Raises
+    ------
+    ValueError
+        If :math:`\Sigma` is rank-deficient, or a parameter is out of range.
+    """
+    f = "vicreg_hinge_linear_optimum"
+    X, G, K = _linear_inputs(X, G, K, f)
+    alpha = _v.check_positive(alpha, "alpha", f)
+    eps = _v.check_positive(eps, "eps", f, allow_zero=True)
+    if eps >= 1:
+        raise ValueError(f"The 'eps' parameter of {f} must be a finite real number "
+                         f"in [0, 1). Got {eps!r} instead.")
+    n = X.shape[0]
+    rho = n / (n - 1) if unbiased else 1.0
+    Xc = X - X.mean(dim=0, keepdim=True)
+    S_isqrt = inv_sqrt_psd(Xc.T @ Xc / n, "The covariance X^T H X / N", f)
+    if isinstance(G, torch.Tensor):
+        XtLX = X.T @ laplacian(G) @ X
+    else:
+        XtLX = X.T @ _sparse_times(G, X, laplacian=True)
+    M = S_isqrt @ (XtLX / n) @ S_isqrt
+    M = (M + M.T) / 2
+    mu, V = eigh_sorted(M)  # ascending: the smallest mu are kept
+    check_gap(mu, K, f, what="eigenvalues of M")
+    mu = mu[:K]
+    c, loss = _hinge_c(mu, alpha, eps, rho, 1e-12 * max(1.0, float(mu.abs().max())))
+    W = S_isqrt @ (V[:, :K] * c.sqrt())
+    if not return_details:
+        return W
+    return W, Details(mu, c, loss)
 
 
 def spectral_contrastive_linear_optimum(X: Any, G: Any, K: int, *,
