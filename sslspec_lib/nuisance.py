@@ -694,8 +694,8 @@ def misaligned_protocol_trial(seed: int, *, kind: str = "shift", n_train: int = 
 
 
 def method_views(X_train: Any, y_train: Any, a_train: Any, X_show: Any, *,
-                 alphas: Sequence[float] = (0.5, 2.0), seed: int, n_pca: int | None = None
-                 ) -> dict[str, dict[str, Any]]:
+                 alphas: Sequence[float] = (0.5, 2.0), seed: int, n_pca: int | None = None,
+                 y_show: Any = None, a_show: Any = None) -> dict[str, dict[str, Any]]:
     r"""Two-dimensional views of what each method keeps under a nuisance graph (R17).
 
     Every encoder is fitted on ``X_train`` with the :func:`nuisance_graph`
@@ -713,6 +713,9 @@ def method_views(X_train: Any, y_train: Any, a_train: Any, X_show: Any, *,
     view (LDA of the labels, at most 2 directions) and the ``"nuisance"``
     view (LDA of the nuisance values).  A method that kept the label (or
     nuisance) information separates the classes (groups) in that view.
+    With ``y_show`` and ``a_show``, the book's probe
+    (:func:`sslspec_lib.experiments.probe_accuracy`) is also trained on each
+    method's full training features and tested on the shown rows.
 
     Parameters
     ----------
@@ -722,13 +725,16 @@ def method_views(X_train: Any, y_train: Any, a_train: Any, X_show: Any, *,
     alphas : VICReg invariance weights, each > 0
     seed : int >= 0
     n_pca : int in [1, D], default the number of nuisance groups
+    y_show, a_show : (n_show,) int, optional
+        Labels and nuisance values of the shown rows (both or neither).
 
     Returns
     -------
     dict
         ``method -> {"label": (n_show, 2) tensor, "nuisance": (n_show, 2)
         tensor, "rank": int}`` (a view with one direction has a zero second
-        column), for methods ``vicreg@<alpha>``, ``spectral_contrastive``,
+        column), plus ``"acc_label"`` and ``"acc_nuisance"`` (floats) with
+        ``y_show`` and ``a_show``, for methods ``vicreg@<alpha>``, ``spectral_contrastive``,
         ``cca``, ``lda``, ``pca``.
 
     Raises
@@ -750,6 +756,8 @@ def method_views(X_train: Any, y_train: Any, a_train: Any, X_show: Any, *,
             raise ValueError(f"The '{name}' parameter of {f} must be a 1-d array with one "
                              f"entry per row of X_train ({Xtr.shape[0]}). Got shape "
                              f"{tuple(v.shape)} instead.")
+    if (y_show is None) != (a_show is None):
+        raise ValueError(f"{f} needs both 'y_show' and 'a_show', or neither.")
     alphas = [_v.check_positive(a, "alphas", f) for a in alphas]
     seed = _v.check_int(seed, "seed", f, 0)
     D = Xtr.shape[1]
@@ -774,6 +782,9 @@ def method_views(X_train: Any, y_train: Any, a_train: Any, X_show: Any, *,
         r = int((s > 1e-6 * s[0]).sum())
         Ftr, Fsh = Ftr @ Vt_f[:r].T, Fsh @ Vt_f[:r].T
         views: dict[str, Any] = {"rank": r}
+        if y_show is not None:
+            views["acc_label"] = experiments.probe_accuracy(Ftr, ytr, Fsh, y_show)
+            views["acc_nuisance"] = experiments.probe_accuracy(Ftr, atr, Fsh, a_show)
         for key, lab in (("label", ytr), ("nuisance", atr)):
             k = min(2, r, len(torch.unique(lab)) - 1)
             with warnings.catch_warnings():

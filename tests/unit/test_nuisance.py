@@ -217,7 +217,8 @@ def test_protocol_trial_bad_protocol():
 def test_method_views_ranks_and_invariance():
     X, y, a = nuisance.gaussian_nuisance(120, n_groups=3, dim_signal=3, dim_nuisance=2,
                                          seed=4)
-    v = nuisance.method_views(X[:60], y[:60], a[:60], X[60:], alphas=(0.1, 5.0), seed=0)
+    v = nuisance.method_views(X[:60], y[:60], a[:60], X[60:], alphas=(0.1, 5.0), seed=0,
+                              y_show=y[60:], a_show=a[60:])
     assert set(v) == {"vicreg@0.1", "vicreg@5", "spectral_contrastive", "cca", "lda", "pca"}
     assert v["vicreg@0.1"]["rank"] == 5 and v["cca"]["rank"] == 5
     assert v["vicreg@5"]["rank"] <= 2 and v["spectral_contrastive"]["rank"] <= 3
@@ -232,6 +233,9 @@ def test_method_views_ranks_and_invariance():
     assert same_up_to_sign(v["vicreg@0.1"]["label"], v["cca"]["label"])
     # and a collapsed encoder does not give the same view
     assert not same_up_to_sign(v["vicreg@0.1"]["label"], v["vicreg@5"]["label"])
+    # the probe reads the label from the full-rank features, not from the collapsed ones
+    assert v["vicreg@0.1"]["acc_label"] > v["vicreg@5"]["acc_label"] + 0.2
+    assert v["vicreg@5"]["acc_nuisance"] > v["vicreg@5"]["acc_label"] + 0.2
 
 
 def test_method_views_bad_inputs():
@@ -240,3 +244,5 @@ def test_method_views_bad_inputs():
         nuisance.method_views(X, [0, 1] * 6, [0, 1] * 6, X[:, :2], seed=0)
     with pytest.raises(ValueError, match="The 'y_train' parameter of method_views"):
         nuisance.method_views(X, [0, 1] * 5, [0, 1] * 6, X, seed=0)
+    with pytest.raises(ValueError, match="needs both 'y_show' and 'a_show'"):
+        nuisance.method_views(X, [0, 1] * 6, [0, 1] * 6, X, seed=0, y_show=[0] * 12)
