@@ -712,7 +712,10 @@ def method_views(X_train: Any, y_train: Any, a_train: Any, X_show: Any, *,
     Fisher discriminants fitted on the training features: the ``"label"``
     view (LDA of the labels, at most 2 directions) and the ``"nuisance"``
     view (LDA of the nuisance values).  A method that kept the label (or
-    nuisance) information separates the classes (groups) in that view.
+    nuisance) information separates the classes (groups) in that view.  Each
+    view's columns are signed so that their largest-magnitude shown entry is
+    positive: two encoders that are invertible images of each other give the
+    same views.
     With ``y_show`` and ``a_show``, the book's probe
     (:func:`sslspec_lib.experiments.probe_accuracy`) is also trained on each
     method's full training features and tested on the shown rows.
@@ -792,6 +795,9 @@ def method_views(X_train: Any, y_train: Any, a_train: Any, X_show: Any, *,
                 W_v = spectral.lda(Ftr, lab, k)
             V = torch.zeros(Fsh.shape[0], 2, dtype=torch.float64)
             V[:, :k] = Fsh @ W_v
+            # sign rule: each column's largest-magnitude shown entry is positive
+            top = V.abs().argmax(dim=0)
+            V = V * torch.where(V[top, torch.arange(2)] < 0, -1.0, 1.0).to(V)
             views[key] = V
         out[name] = views
     return out

@@ -231,6 +231,8 @@ def test_method_views_ranks_and_invariance():
 
     # Fisher's view is invariant under an invertible map: full-rank encoders agree
     assert same_up_to_sign(v["vicreg@0.1"]["label"], v["cca"]["label"])
+    # with the sign rule, exactly the same picture (to rounding)
+    assert torch.allclose(v["vicreg@0.1"]["label"], v["cca"]["label"], atol=1e-8)
     # and a collapsed encoder does not give the same view
     assert not same_up_to_sign(v["vicreg@0.1"]["label"], v["vicreg@5"]["label"])
     # the probe reads the label from the full-rank features, not from the collapsed ones
