@@ -42,8 +42,9 @@ from .device import generator
 
 __all__ = ["balanced_groups", "nuisance_graph", "digits_nuisance", "gaussian_nuisance",
            "linear_encoder", "vicreg_linear_draw", "trained_encoder", "misaligned_split",
-           "misaligned_trial",
-           "KINDS", "METHODS", "TRAINED"]
+           "misaligned_trial", "digits_nuisance_views", "misaligned_protocol_trial",
+           "method_views",
+           "KINDS", "METHODS", "TRAINED", "PROBE_PROTOCOLS"]
 
 #: Nuisances of :func:`digits_nuisance`.
 KINDS = ("shift", "pattern", "random")
@@ -515,3 +516,288 @@ def _standardised(Ztr: torch.Tensor, Zte: torch.Tensor) -> torch.Tensor:
     std = Ztr.std(dim=0, correction=0, keepdim=True)
     std = torch.where(std > 0, std, torch.ones_like(std))
     return (torch.cat([Ztr, Zte]) - mean) / std
+
+
+# -- misaligned probes (R17) --
+
+#: How the linear probe of :func:`misaligned_protocol_trial` is trained and tested.
+PROBE_PROTOCOLS = ("nuisance", "all_views", "clean")
+
+
+def digits_nuisance_views(n_samples: int, kind: str, *, n_groups: int = 4,
+                          strength: float = 1.0, noise: float = 0.05, seed: int = 0
+                          ) -> tuple[torch.Tensor, ...]:
+    r"""The rows of :func:`digits_nuisance`, with every image also clean and under every nuisance value (R17).
+
+    Same draw as :func:`digits_nuisance` with the same arguments (same images,
+    labels, groups, patterns and pixel noise): ``X`` is exactly its output.
+    The same image :math:`x_i` (with its own pixel noise :math:`\varepsilon_i`)
+    is also returned
+
+    * without nuisance: ``X_clean[i]`` :math:`= x_i + \varepsilon_i`;
+    * under each nuisance value :math:`g`: ``X_views[i, g]`` is the image
+      shifted by the ``g``-th offset, or plus the ``g``-th pattern, then plus
+      :math:`\varepsilon_i` (``X_views[i, a_i] = X[i]``).  For
+      ``kind="random"`` every view is the clean image.
+
+    Parameters
+    ----------
+    As :func:`digits_nuisance`.
+
+    Returns
+    -------
+    X : (n, 64), y : (n,), nuisance : (n,), X_clean : (n, 64),
+    X_views : (n, n_groups, 64)
+        float64 features, int64 labels and groups.
+
+    Raises
+    ------
+    ValueError
+        As :func:`digits_nuisance`.
+    """
+    f = "digits_nuisance_views"
+    if kind not in KINDS:
+        raise ValueError(f"The 'kind' parameter of {f} must be one of {KINDS}. "
+                         f"Got {kind!r} instead.")
+    n_samples = _v.check_int(n_samples, "n_samples", f, 2, 1797)
+    hi = len(_OFFSETS) if kind == "shift" else n_samples
+    n_groups = _v.check_int(n_groups, "n_groups", f, 1, hi)
+    strength = _v.check_positive(strength, "strength", f, allow_zero=True)
+    noise = _v.check_positive(noise, "noise", f, allow_zero=True)
+    seed = _v.check_int(seed, "seed", f, 0)
+    X0, y = data.digits(n_samples, seed=seed)
+    nu = balanced_groups(n_samples, n_groups, seed=seed + 1)
+    imgs = X0.numpy().reshape(-1, 8, 8).copy()
+    rng = np.random.default_rng(seed + 2)  # the draws of digits_nuisance, in its order
+    views = np.repeat(imgs[:, None], n_groups, axis=1)
+    if kind == "shift":
+        step = int(min(3, max(1, round(strength))))
+        for g in range(n_groups):
+            dx, dy = _OFFSETS[g]
+            views[:, g] = [_shift(img, step * dx, step * dy) for img in imgs]
+    elif kind == "pattern":
+        patterns = 0.3 * rng.standard_normal((n_groups, 8, 8))
+        views = views + strength * patterns[None]
+    eps = noise * rng.standard_normal(imgs.shape)
+    views = views + eps[:, None]
+    X = views[np.arange(n_samples), nu.numpy()]
+    as_t = lambda v: torch.as_tensor(v, dtype=torch.float64)  # noqa: E731
+    return (as_t(X.reshape(-1, 64)), y, nu, as_t((imgs + eps).reshape(-1, 64)),
+            as_t(views.reshape(n_samples, n_groups, 64)))
+
+
+def _split_parts(a: torch.Tensor, n_train: int, n_groups: int, seed: int
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training and test indices of :func:`misaligned_split` (same rule, same seed)."""
+    n = a.shape[0]
+    perm = np.random.default_rng(seed + 3).permutation(n)
+    parts = []
+    for part in (perm[:n_train], perm[n_train:]):
+        by_group = [part[a[part].numpy() == g] for g in range(n_groups)]
+        m = min(len(b) for b in by_group)
+        parts.append(torch.as_tensor(np.sort(np.concatenate([b[:m] for b in by_group]))))
+    return parts[0], parts[1]
+
+
+def misaligned_protocol_trial(seed: int, *, kind: str = "shift", n_train: int = 400,
+                              n_test: int = 400, n_groups: int = 4,
+                              alphas: Sequence[float] = (0.5, 2.0),
+                              protocols: Sequence[str] = PROBE_PROTOCOLS,
+                              **source_kw: Any) -> dict[str, float]:
+    r"""One draw of the misaligned experiment on digits, with the probe trained in several ways (R17).
+
+    The encoders are those of :func:`misaligned_trial` with the same
+    ``seed`` (same rows, same split, same draw in VICReg's tie, ``K = D``):
+    fitted on the nuisance-carrying training images with their
+    :func:`nuisance_graph`.  Only the linear probe
+    (:func:`sslspec_lib.experiments.probe_accuracy`) changes, by
+    ``protocol``:
+
+    * ``"nuisance"`` (the protocol of :func:`misaligned_trial`): trained on
+      the training images as the encoder saw them (one nuisance-carrying view
+      per image), tested on the test images with their own nuisance;
+    * ``"all_views"``: trained on every training image under *every* nuisance
+      value (``n_groups`` views per image, :func:`digits_nuisance_views`),
+      tested on the same nuisance-carrying test images as ``"nuisance"``;
+    * ``"clean"``: trained and tested on the images without the nuisance
+      (the downstream data do not carry it; same pixel noise).
+
+    Baselines per protocol on the same probe: ``raw`` (the pixels),
+    ``whitened`` (times :math:`\Sigma^{-1/2}` of the encoder's training
+    rows) and ``lda`` (supervised: Fisher LDA fitted on the probe's own
+    training rows and labels).
+
+    Parameters
+    ----------
+    seed : int >= 0
+    kind : one of :data:`KINDS`
+    n_train, n_test, n_groups : as :func:`misaligned_split` (``source="digits"``)
+    alphas : VICReg invariance weights
+    protocols : subset of :data:`PROBE_PROTOCOLS`
+    **source_kw : ``strength``, ``noise`` of :func:`digits_nuisance`
+
+    Returns
+    -------
+    dict[str, float]
+        ``"<protocol>:<method>"`` label accuracies, for ``method`` in
+        ``raw, whitened, lda, vicreg@<alpha>, spectral_contrastive, cca``.
+
+    Raises
+    ------
+    ValueError
+        On an unknown protocol, a non-positive alpha, or the errors of
+        :func:`misaligned_split`.
+    """
+    f = "misaligned_protocol_trial"
+    seed = _v.check_int(seed, "seed", f, 0)
+    alphas = [_v.check_positive(a, "alphas", f) for a in alphas]
+    protocols = list(protocols)
+    if not protocols or any(p not in PROBE_PROTOCOLS for p in protocols):
+        raise ValueError(f"The 'protocols' parameter of {f} must be a non-empty subset of "
+                         f"{PROBE_PROTOCOLS}. Got {protocols!r} instead.")
+    n_groups = _v.check_int(n_groups, "n_groups", f, 2)
+    n_train = _v.check_int(n_train, "n_train", f, 2 * n_groups)
+    n_test = _v.check_int(n_test, "n_test", f, 2 * n_groups)
+    X, y, a, X_clean, X_views = digits_nuisance_views(
+        n_train + n_test, kind, n_groups=n_groups, seed=seed, **source_kw)
+    tr, te = _split_parts(a, n_train, n_groups, seed)
+    Xtr, ytr, atr = X[tr], y[tr], a[tr]
+    G = nuisance_graph(atr)
+    Xc = Xtr - Xtr.mean(dim=0, keepdim=True)
+    S_isqrt = inv_sqrt_psd(Xc.T @ Xc / Xtr.shape[0], "The covariance X^T H X / N", f)
+    D = Xtr.shape[1]
+    encoders: dict[str, torch.Tensor] = {"raw": torch.eye(D, dtype=X.dtype),
+                                         "whitened": S_isqrt}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # ties are drawn or stated
+        for al in alphas:
+            encoders[f"vicreg@{al:g}"] = vicreg_linear_draw(Xtr, G, D, al, seed=seed + 4)
+        for m in ("spectral_contrastive", "cca"):
+            encoders[m] = linear_encoder(m, Xtr, G, D)
+    n_classes = len(torch.unique(ytr))
+    out: dict[str, float] = {}
+    for p in protocols:
+        if p == "nuisance":
+            Ptr, Pytr, Pte, Pyte = Xtr, ytr, X[te], y[te]
+        elif p == "all_views":
+            Ptr = X_views[tr].reshape(-1, D)
+            Pytr = ytr.repeat_interleave(n_groups)
+            Pte, Pyte = X[te], y[te]
+        else:
+            Ptr, Pytr, Pte, Pyte = X_clean[tr], ytr, X_clean[te], y[te]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            W_lda = spectral.lda(Ptr, Pytr, min(n_classes - 1, D))
+        for name, W in {**encoders, "lda": W_lda}.items():
+            out[f"{p}:{name}"] = experiments.probe_accuracy(Ptr @ W, Pytr, Pte @ W, Pyte)
+    return out
+
+
+def method_views(X_train: Any, y_train: Any, a_train: Any, X_show: Any, *,
+                 alphas: Sequence[float] = (0.5, 2.0), seed: int, n_pca: int | None = None,
+                 y_show: Any = None, a_show: Any = None) -> dict[str, dict[str, Any]]:
+    r"""Two-dimensional views of what each method keeps under a nuisance graph (R17).
+
+    Every encoder is fitted on ``X_train`` with the :func:`nuisance_graph`
+    of ``a_train`` (``K = D``): linear VICReg at each ``alpha``
+    (:func:`vicreg_linear_draw` with ``seed``), the spectral contrastive
+    closed form (the global, SimCLR-like form), the CCA idealisation of
+    Barlow Twins (:func:`linear_encoder` ``"cca"``, *not* the trained Barlow
+    Twins loss), Fisher LDA fitted on ``y_train`` (supervised, ``C - 1``
+    directions) and PCA of the inputs keeping ``n_pca`` principal axes (the
+    number of groups by default: the rank the spectral contrastive form is
+    allowed).  Each method's features :math:`F = XW` are reduced to their
+    numerical rank :math:`r` (principal axes of the training features with
+    singular value above ``1e-6`` times the largest), then shown through two
+    Fisher discriminants fitted on the training features: the ``"label"``
+    view (LDA of the labels, at most 2 directions) and the ``"nuisance"``
+    view (LDA of the nuisance values).  A method that kept the label (or
+    nuisance) information separates the classes (groups) in that view.  Each
+    view's columns are signed so that their largest-magnitude shown entry is
+    positive: two encoders that are invertible images of each other give the
+    same views.
+    With ``y_show`` and ``a_show``, the book's probe
+    (:func:`sslspec_lib.experiments.probe_accuracy`) is also trained on each
+    method's full training features and tested on the shown rows.
+
+    Parameters
+    ----------
+    X_train : (n, D) array_like, covariance of full rank
+    y_train, a_train : (n,) int labels and nuisance values (equal group sizes)
+    X_show : (n_show, D) array_like, the rows to embed (e.g. test rows)
+    alphas : VICReg invariance weights, each > 0
+    seed : int >= 0
+    n_pca : int in [1, D], default the number of nuisance groups
+    y_show, a_show : (n_show,) int, optional
+        Labels and nuisance values of the shown rows (both or neither).
+
+    Returns
+    -------
+    dict
+        ``method -> {"label": (n_show, 2) tensor, "nuisance": (n_show, 2)
+        tensor, "rank": int}`` (a view with one direction has a zero second
+        column), plus ``"acc_label"`` and ``"acc_nuisance"`` (floats) with
+        ``y_show`` and ``a_show``, for methods ``vicreg@<alpha>``, ``spectral_contrastive``,
+        ``cca``, ``lda``, ``pca``.
+
+    Raises
+    ------
+    ValueError
+        On mismatched shapes, bad labels, a non-positive ``alpha`` or
+        ``n_pca`` out of range.
+    """
+    f = "method_views"
+    Xtr = _v.check_matrix(X_train, "X_train", f, dtype=torch.float64)
+    Xsh = _v.check_matrix(X_show, "X_show", f, dtype=torch.float64)
+    if Xsh.shape[1] != Xtr.shape[1]:
+        raise ValueError(f"X_train and X_show must have the same number of columns in {f}: "
+                         f"{Xtr.shape[1]} and {Xsh.shape[1]}.")
+    ytr = torch.as_tensor(np.asarray(y_train), dtype=torch.int64)
+    atr = torch.as_tensor(np.asarray(a_train), dtype=torch.int64)
+    for name, v in (("y_train", ytr), ("a_train", atr)):
+        if v.ndim != 1 or v.shape[0] != Xtr.shape[0]:
+            raise ValueError(f"The '{name}' parameter of {f} must be a 1-d array with one "
+                             f"entry per row of X_train ({Xtr.shape[0]}). Got shape "
+                             f"{tuple(v.shape)} instead.")
+    if (y_show is None) != (a_show is None):
+        raise ValueError(f"{f} needs both 'y_show' and 'a_show', or neither.")
+    alphas = [_v.check_positive(a, "alphas", f) for a in alphas]
+    seed = _v.check_int(seed, "seed", f, 0)
+    D = Xtr.shape[1]
+    n_groups = len(torch.unique(atr))
+    n_pca = _v.check_int(n_groups if n_pca is None else n_pca, "n_pca", f, 1, D)
+    G = nuisance_graph(atr)
+    mean = Xtr.mean(dim=0, keepdim=True)
+    encoders: dict[str, torch.Tensor] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for al in alphas:
+            encoders[f"vicreg@{al:g}"] = vicreg_linear_draw(Xtr, G, D, al, seed=seed)
+        for m in ("spectral_contrastive", "cca"):
+            encoders[m] = linear_encoder(m, Xtr, G, D)
+        encoders["lda"] = spectral.lda(Xtr, ytr, min(len(torch.unique(ytr)) - 1, D))
+    _, _, Vt = torch.linalg.svd(Xtr - mean, full_matrices=False)
+    encoders["pca"] = Vt[:n_pca].T
+    out: dict[str, dict[str, Any]] = {}
+    for name, W in encoders.items():
+        Ftr, Fsh = (Xtr - mean) @ W, (Xsh - mean) @ W
+        _, s, Vt_f = torch.linalg.svd(Ftr, full_matrices=False)
+        r = int((s > 1e-6 * s[0]).sum())
+        Ftr, Fsh = Ftr @ Vt_f[:r].T, Fsh @ Vt_f[:r].T
+        views: dict[str, Any] = {"rank": r}
+        if y_show is not None:
+            views["acc_label"] = experiments.probe_accuracy(Ftr, ytr, Fsh, y_show)
+            views["acc_nuisance"] = experiments.probe_accuracy(Ftr, atr, Fsh, a_show)
+        for key, lab in (("label", ytr), ("nuisance", atr)):
+            k = min(2, r, len(torch.unique(lab)) - 1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                W_v = spectral.lda(Ftr, lab, k)
+            V = torch.zeros(Fsh.shape[0], 2, dtype=torch.float64)
+            V[:, :k] = Fsh @ W_v
+            # sign rule: each column's largest-magnitude shown entry is positive
+            top = V.abs().argmax(dim=0)
+            V = V * torch.where(V[top, torch.arange(2)] < 0, -1.0, 1.0).to(V)
+            views[key] = V
+        out[name] = views
+    return out

@@ -439,6 +439,14 @@ if importlib.util.find_spec("sslspec_lib.nuisance") is not None:
              match=r"The 'source' parameter of misaligned_split must be"),
         case("nuisance.misaligned_trial", 0, alphas=(-1.0,), id="trial-alpha",
              match=r"The 'alphas' parameter of misaligned_trial must be a finite real"),
+        case("nuisance.digits_nuisance_views", 10, "blur", id="views-kind",
+             match=r"The 'kind' parameter of digits_nuisance_views must be one of"),
+        case("nuisance.misaligned_protocol_trial", 0, protocols=("test",), id="protocol",
+             match=r"The 'protocols' parameter of misaligned_protocol_trial must be"),
+        case("nuisance.method_views", X8, [0, 1] * 4, [0, 1] * 4, X8[:, :2], seed=0,
+             id="views-columns",
+             match=r"X_train and X_show must have the same number of columns in "
+                   r"method_views"),
     ]
 
 def resolve(name):

@@ -164,3 +164,87 @@ def test_misaligned_trial_input_gap_catches_a_wrong_encoder():
     # alpha > alpha* keeps only nuisance directions: not the same inputs
     assert r["input_gap:vicreg@5"] > 0.1
     assert r["input_gap:spectral_contrastive"] > 0.1
+
+
+# -- misaligned probes (R17) --
+
+@pytest.mark.parametrize("kind", nuisance.KINDS)
+def test_digits_nuisance_views_reproduce_the_draw(kind):
+    X, y, a = nuisance.digits_nuisance(60, kind, seed=3)
+    X2, y2, a2, Xc, Xv = nuisance.digits_nuisance_views(60, kind, seed=3)
+    assert torch.equal(X, X2) and torch.equal(y, y2) and torch.equal(a, a2)
+    assert Xv.shape == (60, 4, 64) and Xc.shape == (60, 64)
+    assert torch.equal(Xv[torch.arange(60), a], X)  # each image's own view is X
+    if kind == "random":
+        assert torch.equal(Xv, Xc[:, None].expand_as(Xv))
+    else:
+        assert not torch.allclose(Xc, X)
+    if kind == "pattern":  # the same pattern difference for every image
+        d = Xv[:, 1] - Xv[:, 0]
+        assert torch.allclose(d, d[:1].expand_as(d), atol=1e-12)
+
+
+def test_protocol_trial_reproduces_misaligned_trial():
+    kw = dict(kind="pattern", n_train=160, n_test=80, alphas=(0.5, 2.0))
+    r = nuisance.misaligned_protocol_trial(2, **kw)
+    r0 = nuisance.misaligned_trial(2, **kw)
+    for k in ("raw", "whitened", "lda", "vicreg@0.5", "vicreg@2", "spectral_contrastive",
+              "cca"):
+        assert r[f"nuisance:{k}"] == r0[k], k
+    assert {f"{p}:raw" for p in nuisance.PROBE_PROTOCOLS} <= set(r)
+
+
+def test_protocol_trial_what_changes_with_the_protocol():
+    r = nuisance.misaligned_protocol_trial(1, kind="shift", n_train=160, n_test=80,
+                                           alphas=(0.5, 2.0))
+    # the encoder's own rows: an orthogonal image of the standardised whitened
+    # inputs, so the probe's accuracy up to its solver
+    assert abs(r["nuisance:vicreg@0.5"] - r["nuisance:whitened"]) <= 2 / 80
+    for p in nuisance.PROBE_PROTOCOLS:
+        # full rank against the nuisance-only encoders, whatever the probe's rows
+        assert r[f"{p}:vicreg@0.5"] > r[f"{p}:spectral_contrastive"] + 0.2, p
+        assert r[f"{p}:vicreg@0.5"] > r[f"{p}:vicreg@2"] + 0.2, p
+    # the clean protocol really changes the probe's data (shift nuisance)
+    assert r["clean:raw"] != r["nuisance:raw"]
+
+
+def test_protocol_trial_bad_protocol():
+    with pytest.raises(ValueError, match="The 'protocols' parameter of "
+                                         "misaligned_protocol_trial must be"):
+        nuisance.misaligned_protocol_trial(0, protocols=("test",))
+
+
+def test_method_views_ranks_and_invariance():
+    X, y, a = nuisance.gaussian_nuisance(120, n_groups=3, dim_signal=3, dim_nuisance=2,
+                                         seed=4)
+    v = nuisance.method_views(X[:60], y[:60], a[:60], X[60:], alphas=(0.1, 5.0), seed=0,
+                              y_show=y[60:], a_show=a[60:])
+    assert set(v) == {"vicreg@0.1", "vicreg@5", "spectral_contrastive", "cca", "lda", "pca"}
+    assert v["vicreg@0.1"]["rank"] == 5 and v["cca"]["rank"] == 5
+    assert v["vicreg@5"]["rank"] <= 2 and v["spectral_contrastive"]["rank"] <= 3
+    assert v["pca"]["rank"] == 3 and v["lda"]["rank"] == 2
+    assert v["vicreg@0.1"]["label"].shape == (60, 2)
+
+    def same_up_to_sign(A, B):
+        return all(min(float((A[:, j] - B[:, j]).abs().max()),
+                       float((A[:, j] + B[:, j]).abs().max())) < 1e-8 for j in range(2))
+
+    # Fisher's view is invariant under an invertible map: full-rank encoders agree
+    assert same_up_to_sign(v["vicreg@0.1"]["label"], v["cca"]["label"])
+    # with the sign rule, exactly the same picture (to rounding)
+    assert torch.allclose(v["vicreg@0.1"]["label"], v["cca"]["label"], atol=1e-8)
+    # and a collapsed encoder does not give the same view
+    assert not same_up_to_sign(v["vicreg@0.1"]["label"], v["vicreg@5"]["label"])
+    # the probe reads the label from the full-rank features, not from the collapsed ones
+    assert v["vicreg@0.1"]["acc_label"] > v["vicreg@5"]["acc_label"] + 0.2
+    assert v["vicreg@5"]["acc_nuisance"] > v["vicreg@5"]["acc_label"] + 0.2
+
+
+def test_method_views_bad_inputs():
+    X = torch.randn(12, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="X_train and X_show must have the same number"):
+        nuisance.method_views(X, [0, 1] * 6, [0, 1] * 6, X[:, :2], seed=0)
+    with pytest.raises(ValueError, match="The 'y_train' parameter of method_views"):
+        nuisance.method_views(X, [0, 1] * 5, [0, 1] * 6, X, seed=0)
+    with pytest.raises(ValueError, match="needs both 'y_show' and 'a_show'"):
+        nuisance.method_views(X, [0, 1] * 6, [0, 1] * 6, X, seed=0, y_show=[0] * 12)
