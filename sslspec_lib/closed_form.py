@@ -509,9 +509,9 @@ def barlow_twins_overcomplete_optimum(G: Any, K: int, lambd: float, *,
 
     attained at
 
-    .. math:: \tilde Z = \sqrt N\,(\alpha U_E + \beta U_-)\,T,\qquad
-              \beta^2 = \frac{V-1}{V}\Bigl(\frac Kp - c^\star\Bigr),\quad
-              \alpha^2 = \frac Kp - \beta^2,
+    .. math:: \tilde Z = \sqrt N\,(\omega_E U_E + \omega_- U_-)\,T,\qquad
+              \omega_-^2 = \frac{V-1}{V}\Bigl(\frac Kp - c^\star\Bigr),\quad
+              \omega_E^2 = \frac Kp - \omega_-^2,
 
     with :math:`U_E` an orthonormal basis of the invariant subspace (the
     centred group indicators), :math:`U_-` the :math:`p` orthonormal
@@ -584,9 +584,9 @@ def barlow_twins_overcomplete_optimum(G: Any, K: int, lambd: float, *,
                   (2 / K) ** 0.5 * torch.sin(2 * math.pi * m * k / K)]
     T = torch.stack(frame)
     c_star = K / (p + lambd * (K - p))
-    beta2 = (V - 1) / V * (K / p - c_star)
-    alpha2 = K / p - beta2
-    Z = n ** 0.5 * (alpha2 ** 0.5 * U_E + beta2 ** 0.5 * U_m) @ T
+    w_minus2 = (V - 1) / V * (K / p - c_star)  # omega_-^2
+    w_E2 = K / p - w_minus2  # omega_E^2
+    Z = n ** 0.5 * (w_E2 ** 0.5 * U_E + w_minus2 ** 0.5 * U_m) @ T
     if not return_details:
         return Z
     ev = torch.cat([torch.full((p,), c_star, **opts), torch.zeros(K - p, **opts)])
@@ -805,3 +805,123 @@ def barlow_twins_linear_optimum(X: Any, G: Any, K: int, *,
         return W
     c = mu[:K]
     return W, Details(mu[:K], c, float(((1 - c) ** 2).sum()))
+
+
+
+# -- Barlow Twins, reference two-view form (each view normalised separately) ----------------
+
+def _harmonic_frame(p: int, K: int, **opts: Any) -> torch.Tensor:
+    """Rows of the real Fourier basis of R^K: orthonormal, columns of norm sqrt(p/K)."""
+    k = torch.arange(K, **opts)
+    frame = [torch.full_like(k, K ** -0.5)] if p % 2 else []
+    for m in range(1, p // 2 + 1):
+        frame += [(2 / K) ** 0.5 * torch.cos(2 * math.pi * m * k / K),
+                  (2 / K) ** 0.5 * torch.sin(2 * math.pi * m * k / K)]
+    return torch.stack(frame)
+
+
+def barlow_twins_two_view_optimum(n_samples: int, K: int, lambd: float, *,
+                                  dtype: torch.dtype = torch.float64, device: Any = None,
+                                  return_details: bool = False) -> Any:
+    r"""A minimiser of the reference two-view BarlowTwins loss (R14; :ref:`ch-barlow-twins-reference`).
+
+    The loss is :func:`sslspec_lib.losses.barlow_twins_two_view` with
+    ``eps=0``: :math:`C_{ab} = \tilde z^{a\top}\tilde z^b/N'`, each view
+    standardised on its own, :math:`\ell = \sum_k(1 - C_{kk})^2 +
+    \lambda\sum_{k\ne l}C_{kl}^2`.  Let :math:`p = N' - 1` and :math:`W` an
+    :math:`N'\times p` orthonormal basis of the centred vectors.
+
+    * :math:`K \le p`: :math:`\ell = 0` exactly when :math:`\tilde z^a =
+      \tilde z^b` with orthogonal columns; :math:`z^a = z^b = \sqrt{N'}\,W_{:, :K}`
+      is returned (warns if :math:`K < p`: any :math:`K` orthonormal centred
+      directions do).
+    * :math:`K > p`, :math:`0 \le \lambda \le 1`: the minimum is
+
+      .. math:: \ell^\star = \frac{\lambda K(K-p)}{p + \lambda(K-p)},\qquad
+                c^\star = \frac{K}{p + \lambda(K-p)},
+
+      and every minimiser has :math:`C_{ab} = c^\star\Pi` (:math:`\Pi` an
+      orthogonal projector of rank :math:`p`).  The returned one is
+      :math:`\tilde z^a = \sqrt{N'}\,W c^\star M^{-1}T`, :math:`\tilde z^b =
+      \sqrt{N'}\,W M T` with :math:`T` the harmonic frame (rows of the real
+      Fourier basis of :math:`\mathbb R^K`, columns of norm :math:`\sqrt{p/K}`)
+      and :math:`M = \operatorname{diag}(\sqrt{x})`, :math:`x` constant on
+      the groups of rows of :math:`T` of equal column weight and solving
+      :math:`\sum_i x_iT_{ik}^2 = 1`, :math:`c^{\star2}\sum_i T_{ik}^2/x_i = 1`
+      for every :math:`k` (unit columns in both views).  Then
+      :math:`C_{ab} = c^\star T^\top T`.  For :math:`\lambda > 0` the two views
+      differ (:math:`\tilde z^a \ne \tilde z^b`).
+
+    Parameters
+    ----------
+    n_samples : int >= 2
+        :math:`N'`, rows of each view.
+    K : int >= 1
+        Output dimension.
+    lambd : float >= 0
+        Off-diagonal weight; for :math:`K > p` it must lie in :math:`[0, 1]`.
+    dtype, device : torch dtype and device of the result.
+    return_details : bool
+        Also return a :class:`Details` with ``eigenvalues`` = ``c`` = the
+        eigenvalues of :math:`C_{ab}` (descending) and ``loss`` = the minimum.
+
+    Returns
+    -------
+    za, zb : torch.Tensor, shape (n_samples, K), standardised (centred
+        columns of biased variance 1).
+    details : Details, optional
+
+    Raises
+    ------
+    ValueError
+        If ``n_samples < 2``, ``K < 1``, ``lambd < 0``; for :math:`K > p` if
+        ``lambd > 1`` (the minimum is not known there) or if :math:`\lambda > 0`
+        and :math:`p \le 2` (the harmonic frame has a single group of rows;
+        whether :math:`\ell^\star` is attained is not settled).
+    """
+    f = "barlow_twins_two_view_optimum"
+    n_s = _v.check_int(n_samples, "n_samples", f, 2)
+    K = _v.check_int(K, "K", f, 1)
+    lambd = float(_v.check_positive(lambd, "lambd", f, allow_zero=True))
+    p = n_s - 1
+    opts = dict(dtype=dtype, device=device)
+    # W: orthonormal basis of the centred vectors of R^{N'}
+    W, _ = torch.linalg.qr(torch.eye(n_s, p, **opts) - 1.0 / n_s)
+    if K <= p:
+        if K < p:
+            _v.warn_non_unique(f, f"K={K} < N'-1={p}: any K orthonormal centred directions, "
+                               "equal in both views, reach C_ab = I.")
+        za = n_s ** 0.5 * W[:, :K]
+        if not return_details:
+            return za, za.clone()
+        one = torch.ones(K, **opts)
+        return za, za.clone(), Details(one, one.clone(), 0.0)
+    if lambd > 1:
+        raise ValueError(f"The 'lambd' parameter of {f} must be a real number in [0, 1] "
+                         f"for K > N'-1={p} (the minimum is proved there). Got {lambd!r} "
+                         "instead.")
+    if lambd > 0 and p <= 2:
+        raise ValueError(f"{f}: for K > N'-1 and lambd > 0 the construction needs "
+                         f"N'-1 >= 3 (two groups of frame rows); got N'-1={p}.")
+    T = _harmonic_frame(p, K, **opts)
+    c_star = K / (p + lambd * (K - p))
+    if lambd == 0:
+        x = torch.full((p,), K / p, **opts)
+    else:
+        # rows of T in group A (the constant row, or the first cos/sin pair) get x = t,
+        # the others x = u; both column constraints reduce to
+        # P_A/t + P_B^2/(K - P_A t) = R, a quadratic in t (smaller root, <= K/p).
+        P_A = 1 if p % 2 else 2
+        P_B = p - P_A
+        R = K / c_star ** 2
+        b = P_B ** 2 - P_A ** 2 - R * K
+        disc = max(b * b - 4 * R * P_A ** 2 * K, 0.0)
+        t = 2 * P_A * K / (-b + math.sqrt(disc))
+        u = (K - P_A * t) / P_B
+        x = torch.cat([torch.full((P_A,), t, **opts), torch.full((P_B,), u, **opts)])
+    za = n_s ** 0.5 * W @ (c_star * T / x.sqrt()[:, None])
+    zb = n_s ** 0.5 * W @ (x.sqrt()[:, None] * T)
+    if not return_details:
+        return za, zb
+    ev = torch.cat([torch.full((p,), c_star, **opts), torch.zeros(K - p, **opts)])
+    return za, zb, Details(ev, ev.clone(), lambd * K * (K - p) / (p + lambd * (K - p)))

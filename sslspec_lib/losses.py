@@ -416,3 +416,55 @@ def barlow_twins_two_view(za: Any, zb: Any, lambd: float = 0.0051, *,
     _v.check_positive(lambd, "lambd", f, allow_zero=True)
     C = _standardize(za, eps).T @ _standardize(zb.to(za), eps) / za.shape[0]
     return _bt_from_corr(C, lambd)
+
+
+# -- Barlow Twins with V >= 2 views, each view normalised separately -------------------------
+
+def barlow_twins_pairwise(Z: Any, n_views: int, lambd: float = 0.0051, *,
+                          eps: float = 1e-5) -> torch.Tensor:
+    r"""BarlowTwins of the reference implementation, averaged over pairs of views (R14).
+
+    With :math:`V` views of :math:`N'` samples (rows sample-major: row
+    :math:`iV + v` is view :math:`v` of sample :math:`i`), every view block
+    :math:`z^v \in \mathbb R^{N'\times K}` is batch-normalised on its own
+    (:math:`\tilde z^v`: columns centred, divided by
+    :math:`\sqrt{\text{biased variance} + \epsilon}`), and
+
+    .. math:: C_{vw} = \frac{\tilde z^{v\top}\tilde z^w}{N'},\qquad
+              \ell(Z) = \binom V2^{-1}\sum_{v<w}\Bigl[\sum_k (1 - (C_{vw})_{kk})^2
+              + \lambda\sum_{k\ne l}(C_{vw})_{kl}^2\Bigr].
+
+    For ``n_views=2`` this is :func:`barlow_twins_two_view` of the two view
+    blocks (the reference loss of Zbontar et al., 2021); each pair's term is
+    symmetric in :math:`(v, w)` (transposing :math:`C_{vw}` leaves it
+    unchanged), so the average over ordered pairs is the same.  It differs
+    from :func:`barlow_twins` with ``n_views=V``, which applies the loss to
+    the average cross-correlation (chapter :ref:`ch-barlow-twins-reference`).
+
+    Parameters
+    ----------
+    Z : (N' V, K) array_like, sample-major.
+    n_views : int, 2 <= V <= N, dividing the number of rows.
+    lambd : float >= 0, off-diagonal weight (reference: 0.0051).
+    eps : float >= 0, added to the variance as ``BatchNorm1d`` does.
+
+    Returns
+    -------
+    torch.Tensor, scalar.
+
+    Raises
+    ------
+    ValueError
+        If ``Z`` is not a finite matrix, ``n_views`` is not an int in
+        :math:`[2, N]` or does not divide :math:`N`, or ``lambd``/``eps`` is negative.
+    """
+    f = "barlow_twins_pairwise"
+    Z = _v.check_matrix(Z, "Z", f)
+    V = _v.check_int(n_views, "n_views", f, 2, Z.shape[0])
+    _v.check_positive(lambd, "lambd", f, allow_zero=True)
+    _v.check_positive(eps, "eps", f, allow_zero=True)
+    blocks = [_standardize(b, eps) for b in _blocks(Z, V, f)]
+    n_s = blocks[0].shape[0]
+    terms = [_bt_from_corr(blocks[v].T @ blocks[w] / n_s, lambd)
+             for v in range(V) for w in range(v + 1, V)]
+    return torch.stack(terms).mean()

@@ -448,6 +448,14 @@ if importlib.util.find_spec("sslspec_lib.nuisance") is not None:
              match=r"X_train and X_show must have the same number of columns in "
                    r"method_views"),
     ]
+# Barlow Twins in the reference form (each view normalised separately)
+BAD_INPUTS += [
+    case("losses.barlow_twins_pairwise", Z8[:7], 2, id="bt_pairwise-rows",
+         match=r"Z has 7 rows in barlow_twins_pairwise, not a multiple of n_views=2"),
+    case("closed_form.barlow_twins_two_view_optimum", 6, 8, 2.0, id="bt_two_view-lambd",
+         match=r"The 'lambd' parameter of barlow_twins_two_view_optimum must be a real "
+               r"number in \[0, 1\]"),
+]
 
 def resolve(name):
     module, attr = name.split(".")
