@@ -112,3 +112,33 @@ def test_alternation_bad_inputs():
         graphs.nnclr_alternation(Z, "closed form")
     with pytest.raises(ValueError, match="'max_steps' parameter of nnclr_alternation"):
         graphs.nnclr_alternation(Z, lambda G: Z, max_steps=0)
+
+
+def test_trained_gram_check_catches_a_wrong_closed_form():
+    # The chapter's check: trained Z Z^T within m_2 / 8 of the closed form. A wrong closed
+    # form (a rank-3 truncation instead of K = N) must fail it; the right one must pass.
+    from sslspec_lib import losses, train
+    for seed in range(7, 60):  # the first instance whose decisions are far from ties
+        Z0 = torch.randn(16, 2, generator=torch.Generator().manual_seed(seed),
+                         dtype=torch.float64)
+        G = graphs.nnclr_graph(Z0, 2, k=2, exclude_sample=False)
+        n = G.shape[0]
+        Z_cf = closed_form.spectral_contrastive_optimum(G, n)
+        nxt = graphs.nnclr_graph(Z_cf, 2, k=2, exclude_sample=False, return_details=True)
+        rows = torch.arange(n)
+        tgt = (rows // 2) * 2 + (rows % 2 + 1) % 2
+        d_k = (Z_cf[tgt] - Z_cf[nxt.neighbours[:, -1]]).norm(dim=1)
+        fin = torch.isfinite(nxt.margin)
+        m2 = float(((d_k[fin] + nxt.margin[fin]) ** 2 - d_k[fin] ** 2).min())
+        if m2 > 1e-3:
+            break
+    assert m2 > 1e-3
+    Z_tr, _ = train.train_free(lambda Z: losses.spectral_contrastive(Z, G), n, n, seed=1,
+                               gtol=1e-9, max_iter=3000, require_convergence=False)
+    err = lambda Zc: float((Z_tr @ Z_tr.T - Zc @ Zc.T).abs().max())
+    assert err(Z_cf) < m2 / 8
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Z_wrong = closed_form.spectral_contrastive_optimum(G, 3)
+    assert err(Z_wrong) > m2 / 8
