@@ -18,7 +18,7 @@ build one with ``sparse=True``.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,6 +36,8 @@ __all__ = [
     "validate_graph",
     "components",
     "planted_components",
+    "nnclr_graph",
+    "nnclr_alternation",
 ]
 
 
@@ -363,3 +365,208 @@ def planted_components(sizes: Any, seed: int, *, dtype: torch.dtype = torch.floa
     mask = torch.block_diag(*[torch.ones(s, s, dtype=torch.float64) for s in sizes])
     G = ((W + W.T) / 2 * mask).fill_diagonal_(0)
     return G.to(dtype=dtype, device=device)
+
+
+# -- NNCLR / MeanShift: a relation matrix built from the representation ---------------
+
+class NNGraph(NamedTuple):
+    """What :func:`nnclr_graph` returns with ``return_details=True``."""
+
+    G: torch.Tensor
+    """The symmetrised relation matrix :math:`(A + A^\\top)/2`, (N, N)."""
+    A: torch.Tensor
+    """The directed matrix: :math:`A_{rs} = 1/k` for :math:`s \\in \\mathcal N_k(r)`."""
+    neighbours: torch.Tensor
+    """(N, k) long tensor: row ``r``'s positives, nearest first."""
+    margin: torch.Tensor
+    """(N,) distance from each target to its first candidate left out minus the
+    distance to its ``k``-th neighbour (``inf`` when no candidate is left out):
+    the decision is strict where it is positive."""
+
+
+def nnclr_graph(Z: Any, n_views: int = 2, *, k: int = 1, support: Any = None,
+                exclude_sample: bool = True, metric: str = "euclidean",
+                return_details: bool = False) -> Any:
+    r"""Relation matrix that NNCLR (``k = 1``) or MeanShift (``k > 1``) induces on a batch (R12).
+
+    Rows are sample-major (row ``i*V + v`` is view ``v`` of sample ``i``).
+    For row :math:`r = (i, v)` let :math:`t(r) = (i, v + 1 \bmod V)` be its
+    *target*, the other view (for :math:`V = 2`), and
+    :math:`\mathcal N_k(r)` the ``k`` candidates nearest to :math:`z_{t(r)}`.
+    The candidates are the rows of the support set (``support``, default every
+    row) other than :math:`r` itself and, with ``exclude_sample=True``, other
+    than every view of sample :math:`i` (a queue that does not hold the
+    current sample).  NNCLR pairs :math:`z_r` with the nearest neighbour of
+    its other view; MeanShift with the mean of its ``k`` nearest neighbours.
+    In relation-matrix form:
+
+    .. math:: A_{rs} = \tfrac1k\,\mathbf 1[s \in \mathcal N_k(r)], \qquad
+              G(Z) = \tfrac12 (A + A^\top).
+
+    The average is the symmetrisation: every loss that sees :math:`G` through a
+    symmetric pair term, :math:`\sum_{rs} A_{rs} f(z_r, z_s)` with
+    :math:`f(a, b) = f(b, a)` (the spectral contrastive loss, the invariance
+    term), takes the same value with :math:`A` and with :math:`(A + A^\top)/2`.
+    Row sums of :math:`A` are 1, so :math:`\mathbf 1^\top G \mathbf 1 = N`.
+
+    With ``exclude_sample=False`` and ``k = 1`` the target itself is the
+    nearest candidate (distance 0), so :math:`G` is the augmentation graph
+    with weight 1: NNCLR is then SimCLR (tested).
+
+    Distances are computed on the CPU without the matrix-product shortcut and
+    ties are broken by the row index (stable sort), so the graph is
+    deterministic; ``margin`` says how far each decision is from a tie.
+
+    Parameters
+    ----------
+    Z : array_like, shape (N, K)
+        The representation, ``N = N' * n_views``.
+    n_views : int, >= 2
+        :math:`V`; ``N`` must be a multiple of it.
+    k : int, >= 1
+        Number of neighbours (1: NNCLR; > 1: MeanShift).
+    support : array_like of int, optional
+        Row indices of the support set (distinct, in ``[0, N)``); default all rows.
+    exclude_sample : bool, default True
+        Leave the views of the current sample out of its candidates.
+    metric : {"euclidean", "cosine"}
+        ``"cosine"`` ranks by the distance between the normalised rows
+        :math:`z/\|z\|` (NNCLR's, as its embeddings are normalised; no zero row).
+    return_details : bool, default False
+        Return an :class:`NNGraph` (``G``, ``A``, ``neighbours``, ``margin``).
+
+    Returns
+    -------
+    torch.Tensor, shape (N, N), symmetric, non-negative, zero diagonal, float64
+    on ``Z``'s device; or an :class:`NNGraph`.
+
+    Raises
+    ------
+    ValueError
+        If ``N`` is not a multiple of ``n_views``, a row has fewer than ``k``
+        candidates, ``support`` is invalid, ``metric`` is unknown, or a row is
+        zero with ``metric="cosine"``.
+    """
+    f = "nnclr_graph"
+    Z = _v.check_matrix(Z, "Z", f)
+    n = Z.shape[0]
+    n_views = _v.check_int(n_views, "n_views", f, 2)
+    if n % n_views:
+        raise ValueError(f"Z must have a multiple of n_views = {n_views} rows in {f} "
+                         f"(sample-major views). Got {n} rows.")
+    k = _v.check_int(k, "k", f, 1)
+    if metric not in ("euclidean", "cosine"):
+        raise ValueError(f"The 'metric' parameter of {f} must be one of 'euclidean', "
+                         f"'cosine'. Got {metric!r} instead.")
+    if support is None:
+        in_support = torch.ones(n, dtype=torch.bool)
+    else:
+        s = torch.as_tensor(np.asarray(support))
+        if s.ndim != 1 or s.numel() == 0 or s.is_floating_point() or s.dtype == torch.bool:
+            raise ValueError(f"The 'support' parameter of {f} must be a non-empty 1-d "
+                             f"array of row indices. Got {support!r} instead.")
+        s = s.to(torch.long)
+        if bool((s < 0).any()) or bool((s >= n).any()) or s.unique().numel() != s.numel():
+            raise ValueError(f"The 'support' parameter of {f} must hold distinct row "
+                             f"indices in [0, {n}). Got {s.tolist()} instead.")
+        in_support = torch.zeros(n, dtype=torch.bool)
+        in_support[s] = True
+    Xc = Z.detach().cpu().to(torch.float64)
+    if metric == "cosine":
+        norms = Xc.norm(dim=1)
+        if bool((norms == 0).any()):
+            raise ValueError(f"Z must have no zero row in {f} with metric='cosine': "
+                             f"row {int((norms == 0).nonzero()[0])} is zero.")
+        Xc = Xc / norms[:, None]
+    rows = torch.arange(n)
+    sample = rows // n_views
+    target = sample * n_views + (rows % n_views + 1) % n_views
+    allowed = in_support[None, :].expand(n, n).clone()
+    allowed[rows, rows] = False
+    if exclude_sample:
+        allowed &= sample[:, None] != sample[None, :]
+    counts = allowed.sum(dim=1)
+    if bool((counts < k).any()):
+        r = int((counts < k).nonzero()[0])
+        raise ValueError(f"Row {r} has {int(counts[r])} candidates in {f}, fewer than "
+                         f"k = {k}: enlarge the support set or lower k.")
+    d = torch.cdist(Xc, Xc, compute_mode="donot_use_mm_for_euclid_dist")[target]
+    d = d.masked_fill(~allowed, float("inf"))
+    dist, order = torch.sort(d, dim=1, stable=True)
+    nb = order[:, :k]
+    A = torch.zeros(n, n, dtype=torch.float64)
+    A.scatter_(1, nb, 1.0 / k)
+    G = ((A + A.T) / 2).to(Z.device)
+    if not return_details:
+        return G
+    nxt = torch.where(counts > k, dist[:, min(k, n - 1)], torch.full((n,), float("inf"),
+                                                                  dtype=torch.float64))
+    margin = nxt - dist[:, k - 1]
+    return NNGraph(G, A.to(Z.device), nb, margin)
+
+
+class Alternation(NamedTuple):
+    """What :func:`nnclr_alternation` returns."""
+
+    Zs: list
+    """The representations :math:`Z_0, Z_1, \\dots` (``Zs[t+1] = solve(Gs[t])``)."""
+    graphs: list
+    """The :class:`NNGraph` of each :math:`Z_t` (``graphs[t]`` built from ``Zs[t]``)."""
+    status: str
+    """``"fixed point"``, ``"cycle"`` or ``"max_steps"``."""
+    steps: int
+    """Number of solves until the neighbours repeated (or ``max_steps``)."""
+    period: int
+    """Length of the cycle reached (1 for a fixed point, 0 if none)."""
+
+
+def nnclr_alternation(Z0: Any, solve: Any, n_views: int = 2, *, max_steps: int = 50,
+                      **graph_kw: Any) -> Alternation:
+    r"""Alternate "build :math:`G` from :math:`Z`" and "minimise the loss for that :math:`G`" (R12).
+
+    :math:`G_t = G(Z_t)` (:func:`nnclr_graph`), :math:`Z_{t+1} = \text{solve}(G_t)`,
+    until the neighbour lists of some :math:`Z_t` repeat those of an earlier
+    :math:`Z_s`: then :math:`G_t = G_s` and, ``solve`` being deterministic,
+    the sequence of graphs is periodic from :math:`s` on with period
+    :math:`t - s` (a fixed point :math:`G^\star = G(Z^\star(G^\star))` when the period is 1).
+    There are finitely many graphs, so the sequence always ends in a cycle;
+    ``max_steps`` only bounds the cost.  Neighbour lists are compared as
+    integers, never as floats.
+
+    Parameters
+    ----------
+    Z0 : array_like, shape (N, K)
+        The start (e.g. the input data, or an encoder's output).
+    solve : callable
+        ``solve(G) -> Z``, a minimiser of the loss for the relation matrix ``G``
+        (for instance ``lambda G: closed_form.spectral_contrastive_optimum(G, K)``).
+    n_views : int
+    max_steps : int, >= 1
+        Largest number of calls to ``solve``.
+    **graph_kw
+        Passed to :func:`nnclr_graph` (``k``, ``support``, ``exclude_sample``,
+        ``metric``).
+
+    Returns
+    -------
+    Alternation
+    """
+    f = "nnclr_alternation"
+    Z0 = _v.check_matrix(Z0, "Z0", f)
+    if not callable(solve):
+        raise ValueError(f"The 'solve' parameter of {f} must be a callable G -> Z. "
+                         f"Got {type(solve).__name__} instead.")
+    max_steps = _v.check_int(max_steps, "max_steps", f, 1)
+    Zs = [Z0]
+    gs = [nnclr_graph(Z0, n_views, return_details=True, **graph_kw)]
+    seen = {tuple(gs[0].neighbours.flatten().tolist()): 0}
+    for t in range(1, max_steps + 1):
+        Z = _v.check_matrix(solve(gs[-1].G), "solve(G)", f)
+        Zs.append(Z)
+        gs.append(nnclr_graph(Z, n_views, return_details=True, **graph_kw))
+        key = tuple(gs[-1].neighbours.flatten().tolist())
+        if key in seen:
+            period = t - seen[key]
+            return Alternation(Zs, gs, "fixed point" if period == 1 else "cycle", t, period)
+        seen[key] = t
+    return Alternation(Zs, gs, "max_steps", max_steps, 0)

@@ -457,6 +457,15 @@ BAD_INPUTS += [
                r"number in \[0, 1\]"),
 ]
 
+if hasattr(importlib.import_module("sslspec_lib.graphs"), "nnclr_graph"):
+    BAD_INPUTS += [
+        case("graphs.nnclr_graph", Z8, 3, id="nnclr-views",
+             match=r"Z must have a multiple of n_views = 3 rows in nnclr_graph"),
+        case("graphs.nnclr_alternation", Z8, "closed form", id="nnclr-alternation-solve",
+             match=r"The 'solve' parameter of nnclr_alternation must be a callable"),
+    ]
+
+
 def resolve(name):
     module, attr = name.split(".")
     return getattr(importlib.import_module(f"sslspec_lib.{module}"), attr)
