@@ -283,6 +283,17 @@ BAD_INPUTS = [
          id="vicreg_linear-constant-feature",
          match=r"The covariance X\^T H X / N is rank-deficient in vicreg_linear_optimum: "
                r"rank 2 < 3"),
+    case("closed_form.vicreg_hinge_linear_optimum", X_COLLINEAR, AUG, 2, 0.5,
+         id="vicreg_hinge_linear-rank-deficient",
+         match=r"The covariance X\^T H X / N is rank-deficient in "
+               r"vicreg_hinge_linear_optimum: rank 2 < 3"),
+    case("closed_form.vicreg_hinge_linear_optimum", X8, AUG, 2, 0.5, eps=1.0,
+         id="vicreg_hinge_linear-eps",
+         match=r"The 'eps' parameter of vicreg_hinge_linear_optimum must be a finite real "
+               r"number in \[0, 1\)"),
+    case("closed_form.vicreg_hinge_linear_optimum", X8, AUG, 2, -1.0,
+         id="vicreg_hinge_linear-alpha",
+         match=r"The 'alpha' parameter of vicreg_hinge_linear_optimum"),
     case("closed_form.vicreg_linear_optimum", X9, AUG, 2, 0.5, id="vicreg_linear-X-vs-G",
          match=r"X and G must have the same number of rows in vicreg_linear_optimum: "
                r"X has 9, G has 8"),
