@@ -102,6 +102,14 @@ METHODS: tuple[Method, ...] = (
            lambda K, n, V: n - 1 if K >= n - 1 else None,
            lambda G, K: closed_form.simclr_optimum(G, K),
            r"loss gap to l\*_tau", "ch-contrastive"),
+    Method("NNCLR / MeanShift (spectral contrastive on G(Z))", "losses.spectral_contrastive",
+           ("R12", "R13"), "Eckart-Young of a graph built from Z itself (at a fixed point)",
+           "global",
+           "closed_form.spectral_contrastive_optimum (for G* at a fixed point of "
+           "graphs.nnclr_alternation)", "none",
+           "that of the spectral contrastive optimum for its own G*; the alternation may "
+           "cycle instead of reaching a G*", None, None,
+           r"trained Z Z\^T within m_2 / 8 of the closed form", "ch-nnclr"),
     Method("Barlow Twins (lambda = 0.0051)", "losses.barlow_twins", ("R14", "R15"),
            "CCA of the views", "global",
            "closed_form.barlow_twins_optimum, barlow_twins_overcomplete_optimum",
@@ -110,6 +118,13 @@ METHODS: tuple[Method, ...] = (
            lambda K, n, V: min(K, n - 1), _bt,
            r"trained loss below 1e-10|\|loss - l\*\|",
            "ch-barlow-twins"),
+    Method("Barlow Twins, reference two-view form (lambda <= 1)",
+           "losses.barlow_twins_two_view", ("R14",),
+           "CCA of the views, each normalised on its own", "global",
+           "closed_form.barlow_twins_two_view_optimum", "none",
+           "K for K <= N' - 1; N' - 1 beyond (each view, and both stacked); the minimum "
+           "value is the pooled form's, the minimisers are not",
+           None, None, r"trained: \|loss - l\*\|", "ch-barlow-twins-reference"),
 )
 
 
