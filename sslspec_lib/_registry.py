@@ -63,5 +63,7 @@ RESULTS: dict[str, dict[str, object]] = {
                           "nuisance.misaligned_trial"]},
     "R18": {"title": r"Low-data regime: large $\alpha$ helps VICReg", "chapter": "ch-low-data",
             "note": "holds for 1 <= alpha m < 1 + rho_min (label graph, linear); the global loss does as well with no weight to tune",
-            "functions": ["experiments.split_per_class", "experiments.low_data_probe"]},
+            "functions": ["experiments.split_per_class", "experiments.low_data_probe",
+                          "experiments.low_data_front_end", "experiments.discriminant_ratios",
+                          "experiments.low_data_protocol", "experiments.low_data_mixture"]},
 }
