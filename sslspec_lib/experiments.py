@@ -768,6 +768,15 @@ def discriminant_ratios(X: Any, y: Any) -> torch.Tensor:
     return rho.flip(0)[:C - 1]
 
 
+def _label_graph_csr(y: np.ndarray) -> Any:
+    """The label graph of ``y`` (:func:`sslspec_lib.graphs.label_graph`) as a SciPy CSR matrix."""
+    import scipy.sparse as sps
+
+    same = (y[:, None] == y[None, :]).astype(np.float64)
+    np.fill_diagonal(same, 0.0)
+    return sps.csr_matrix(same)
+
+
 def _low_data_K(K: Any, D: int, C: int, func: str) -> int:
     if K == "D":
         return D
@@ -804,7 +813,12 @@ def low_data_protocol(X: Any, y: Any, seed: int, *, front_end: str = "pca",
        ``n`` in ``n_labels``.
 
     With ``front_end="pca"`` and ``K="D"`` the accuracies equal
-    :func:`low_data_probe`'s.
+    :func:`low_data_probe`'s, except VICReg's for :math:`\alpha m < 1`: there
+    the eigenvalue :math:`\mu = m` of :math:`M` has multiplicity
+    :math:`D - C + 1`, any rotation of that block is optimal, and the probe
+    (not rotation invariant) sees whichever basis the eigensolver returns,
+    which depends on rounding (here the label graph is passed as a SciPy CSR
+    matrix, :func:`low_data_probe` passes it dense).
 
     Returns
     -------
@@ -846,7 +860,8 @@ def low_data_protocol(X: Any, y: Any, seed: int, *, front_end: str = "pca",
     yp, yt = yy[pool], yy[test]
     C, D = len(np.unique(yp)), Xp.shape[1]
     KK = _low_data_K(K, D, C, f)
-    G = graphs.label_graph(torch.as_tensor(yp), device=Xp.device)
+    # The label graph as CSR: the closed forms accept it and skip dense N x N work.
+    G = _label_graph_csr(yp)
     W_lda = spectral.lda(Xp, yp, C - 1)
     Ws: dict[str, torch.Tensor] = {"raw": torch.eye(D, dtype=Xp.dtype, device=Xp.device),
                                    "lda": W_lda}
@@ -957,7 +972,7 @@ def low_data_mixture(seed: int, *, n_classes: int = 4, separation: float = 2.5,
     pool, _ = split_per_class(y, pool_per_class, seed)
     (Xp,) = low_data_front_end(X[torch.as_tensor(pool)], kind="standardised")
     yp = y[pool]
-    G = graphs.label_graph(torch.as_tensor(yp), device=Xp.device)
+    G = _label_graph_csr(yp)
     D = Xp.shape[1]
     truth = torch.eye(D, dtype=Xp.dtype, device=Xp.device)[:, :C - 1]
     Ws = {"lda": spectral.lda(Xp, yp, C - 1)}

@@ -112,7 +112,13 @@ def test_protocol_with_pca_and_K_D_reproduces_low_data_probe(digits):
     a = ex.low_data_probe(Xd, yd, 3, n_components=20, **kw)
     b = ex.low_data_protocol(Xd, yd, 3, front_end="pca", K="D", n_components=20, **kw)
     for key, value in a.items():
+        if key.startswith("vicreg_am0.25@"):
+            # Below alpha m = 1 with K = D the optimum is not unique (mu = m has
+            # multiplicity D - C + 1): the basis of that block, hence the probe's
+            # accuracy, depends on rounding (dense vs sparse G).
+            continue
         assert b[key] == value, key
+    assert b["rank_vicreg_am0.25"] == 20
     assert b["D"] == 20 and b["K"] == 20 and b["rho_max"] >= b["rho_min"] > 0
 
 
