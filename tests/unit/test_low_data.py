@@ -172,3 +172,23 @@ def test_mixture_is_seeded_and_validates():
     assert a == b
     with pytest.raises(ValueError, match=r"The 'separation' parameter of low_data_mixture"):
         ex.low_data_mixture(0, separation=0.0)
+
+
+def test_symbolic_eigenvalue_map_is_checked_and_a_wrong_map_fails():
+    # The chapter's derivation: det(m S_w - mu (S_w + S_b)) at mu = m / (1 + rho) is
+    # m^d (1 + rho)^-d det(rho S_w - S_b) on a generic instance; mu = m / rho is not.
+    import sympy as sp
+
+    from sslspec_lib import symbolic
+
+    m, mu, rho = sp.symbols("m mu rho", positive=True)
+    Sw = symbolic.symmetric_matrix("s", 2, zero_diagonal=False, nonnegative=False)
+    B = symbolic.matrix("b", 2, 1)
+    Sb = B * B.T
+    char_M = (m * Sw - mu * (Sw + Sb)).det()
+    char_F = (rho * Sw - Sb).det()
+    assert symbolic.assert_identity(sp.cancel(char_M.subs(mu, m / (1 + rho)) * (1 + rho) ** 2),
+                                    m ** 2 * char_F)
+    with pytest.raises(AssertionError, match="does not hold"):
+        symbolic.assert_identity(sp.cancel(char_M.subs(mu, m / rho) * rho ** 2),
+                                 m ** 2 * char_F)
