@@ -67,6 +67,8 @@ RESULTS: dict[str, dict[str, object]] = {
                           "nuisance.misaligned_trial", "nuisance.digits_nuisance_views",
                           "nuisance.misaligned_protocol_trial", "nuisance.method_views"]},
     "R18": {"title": r"Low-data regime: large $\alpha$ helps VICReg", "chapter": "ch-low-data",
-            "note": "holds for 1 <= alpha m < 1 + rho_min (label graph, linear); the global loss does as well with no weight to tune",
-            "functions": ["experiments.split_per_class", "experiments.low_data_probe"]},
+            "note": "holds for K = D and 1 <= alpha m < 1 + rho_min (label graph, linear), on digits under three front ends and on a Gaussian mixture; with K = C - 1 a small alpha already gives Fisher's subspace (exact tie); the global loss gives the same features with no weight to tune",
+            "functions": ["experiments.split_per_class", "experiments.low_data_probe",
+                          "experiments.low_data_front_end", "experiments.discriminant_ratios",
+                          "experiments.low_data_protocol", "experiments.low_data_mixture"]},
 }

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any, Callable
 
 import numpy as np
@@ -32,7 +33,8 @@ from . import checks, closed_form, graphs, metrics, spectral
 
 __all__ = ["probe_accuracy", "split_per_class", "split_fraction", "subset_with_sizes",
            "pca_front_end", "balanced_label_graph", "aligned_probe", "low_data_probe", "repeat", "summarize",
-           "compare", "Summary", "Comparison", "PROBE_C"]
+           "compare", "Summary", "Comparison", "PROBE_C", "LOW_DATA_FRONT_ENDS",
+           "low_data_front_end", "discriminant_ratios", "low_data_protocol", "low_data_mixture"]
 
 #: Inverse L2 penalty of the linear probe's logistic regression (scikit-learn's default).
 PROBE_C = 1.0
@@ -628,3 +630,358 @@ def compare(a: Any, b: Any) -> Comparison:
         ratio = math.inf if mean != 0 else 0.0
     return Comparison(mean_diff=mean, std_diff=std, n=int(d.size), verdict=verdict,
                       ratio=ratio)
+
+
+# -- low data (R18) --
+
+#: Feature front ends of the R18 protocol variations (see :func:`low_data_front_end`).
+LOW_DATA_FRONT_ENDS = ("pca", "pca_whitened", "standardised")
+
+
+def low_data_front_end(X_fit: Any, *others: Any, kind: str = "pca",
+                       n_components: int | None = None) -> tuple[torch.Tensor, ...]:
+    r"""The feature front ends compared in the low-data chapter (R18; :ref:`ch-low-data`).
+
+    All statistics come from ``X_fit`` (the unlabelled pool) and are applied
+    to every array:
+
+    * ``"pca"``: :func:`pca_front_end` (centre, project on the top
+      ``n_components`` principal axes);
+    * ``"pca_whitened"``: the same axes, each divided by its standard
+      deviation on ``X_fit`` (biased, ``/N``), so that the covariance of the
+      pool is the identity;
+    * ``"standardised"``: the input coordinates (pixels), centred and divided
+      by their standard deviation on ``X_fit``.  Coordinates that differ from
+      their median on fewer than 1% of the rows of ``X_fit`` are dropped:
+      the always-blank border pixels of digits, and pixels inked in a handful
+      of images, whose within-class scatter cannot be estimated (two pixels
+      inked in the same single image make :math:`S_w` singular).
+      ``n_components`` must be None.
+
+    ``"pca"`` and ``"pca_whitened"`` differ by a diagonal scaling, so every
+    method whose representation depends only on the column span of the
+    features (LDA, the linear VICReg and spectral contrastive optima) and a
+    probe that standardises its features see the same thing on both.
+
+    Parameters
+    ----------
+    X_fit : (N, D) array_like
+    *others : (M_i, D) array_like
+    kind : {"pca", "pca_whitened", "standardised"}
+    n_components : int, 1 <= n_components <= min(N, D), for the PCA kinds
+
+    Returns
+    -------
+    tuple of float64 tensors ``(X_fit_transformed, *others_transformed)``.
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``kind``, a missing or superfluous ``n_components``,
+        or arrays of different widths.
+    """
+    f = "low_data_front_end"
+    if kind not in LOW_DATA_FRONT_ENDS:
+        raise ValueError(f"The 'kind' parameter of {f} must be one of "
+                         f"{LOW_DATA_FRONT_ENDS}. Got {kind!r} instead.")
+    if kind == "standardised":
+        if n_components is not None:
+            raise ValueError(f"The 'n_components' parameter of {f} must be None for "
+                             f"kind='standardised' (all non-constant coordinates are kept). "
+                             f"Got {n_components!r} instead.")
+        Xf = _v.check_matrix(X_fit, "X_fit", f, dtype=torch.float64)
+        rest = [_v.check_matrix(o, "others", f, dtype=torch.float64).to(Xf.device)
+                for o in others]
+        for o in rest:
+            if o.shape[1] != Xf.shape[1]:
+                raise ValueError(f"Every array passed to {f} must have the {Xf.shape[1]} "
+                                 f"columns of X_fit. Got {o.shape[1]}.")
+        support = (Xf != Xf.median(dim=0, keepdim=True).values).double().mean(dim=0)
+        keep = support >= 0.01
+        if not bool(keep.any()):
+            raise ValueError(f"Every coordinate of X_fit is constant on more than 99% of its "
+                             f"rows in {f}: nothing to standardise.")
+        mean = Xf[:, keep].mean(dim=0, keepdim=True)
+        sd = Xf[:, keep].std(dim=0, unbiased=False, keepdim=True)
+        return tuple((A[:, keep] - mean) / sd for A in [Xf, *rest])
+    if n_components is None:
+        raise ValueError(f"The 'n_components' parameter of {f} must be an int for "
+                         f"kind={kind!r}. Got None instead.")
+    out = pca_front_end(X_fit, *others, n_components=n_components)
+    if kind == "pca":
+        return out
+    sd = out[0].std(dim=0, unbiased=False, keepdim=True)
+    return tuple(A / sd for A in out)
+
+
+def discriminant_ratios(X: Any, y: Any) -> torch.Tensor:
+    r"""Fisher's discriminant ratios :math:`\rho_1 \ge \dots \ge \rho_{C-1}` of labelled data (R16, R18).
+
+    The :math:`C - 1` largest generalised eigenvalues of
+    :math:`(S_b, S_w)` (scatters as in :func:`sslspec_lib.spectral.lda`),
+    computed as the eigenvalues of :math:`S_w^{-1/2}S_bS_w^{-1/2}`.  With the
+    label graph of :math:`C` classes of size :math:`m`, linear VICReg keeps
+    the discriminant direction :math:`k` iff :math:`\alpha m < 1 + \rho_k`
+    and every other direction iff :math:`\alpha m < 1`
+    (:ref:`ch-low-data`), so ``rho[-1]`` sets the upper end of the window
+    :math:`1 \le \alpha m < 1 + \rho_{C-1}` in which exactly Fisher's
+    subspace is kept.
+
+    Parameters
+    ----------
+    X : (N, D) array_like, :math:`S_w` of full rank D
+    y : (N,) array_like of int, at least 2 classes, C - 1 <= D
+
+    Returns
+    -------
+    torch.Tensor, shape (C - 1,), float64, descending.
+
+    Raises
+    ------
+    ValueError
+        On invalid input, fewer than 2 classes, more classes than D + 1, or
+        a singular :math:`S_w`.
+    """
+    f = "discriminant_ratios"
+    Xf = _v.check_matrix(X, "X", f, dtype=torch.float64)
+    yy = _labels(y, "y", f)
+    if len(yy) != Xf.shape[0]:
+        raise ValueError(f"X and y must have the same number of rows in {f}: "
+                         f"X has {Xf.shape[0]}, y has {len(yy)}.")
+    classes, codes = np.unique(yy, return_inverse=True)
+    C = len(classes)
+    if C < 2 or C - 1 > Xf.shape[1]:
+        raise ValueError(f"{f} needs 2 <= number of classes <= D + 1 = {Xf.shape[1] + 1}: "
+                         f"got {C}.")
+    n = Xf.shape[0]
+    onehot = torch.zeros(n, C, dtype=Xf.dtype, device=Xf.device)
+    onehot[torch.arange(n), torch.as_tensor(codes, device=Xf.device)] = 1.0
+    counts = onehot.sum(dim=0)
+    means = (onehot.T @ Xf) / counts[:, None]
+    Xw = Xf - onehot @ means
+    Mc = means - Xf.mean(dim=0, keepdim=True)
+    Sw = Xw.T @ Xw / n
+    Sb = Mc.T @ (counts[:, None] * Mc) / n
+    from ._linalg import inv_sqrt_psd
+    Si = inv_sqrt_psd(Sw, "The within-class scatter S_w", f)
+    rho = torch.linalg.eigvalsh(Si @ Sb @ Si)  # ascending; the top C - 1 are kept
+    return rho.flip(0)[:C - 1]
+
+
+def _label_graph_csr(y: np.ndarray) -> Any:
+    """The label graph of ``y`` (:func:`sslspec_lib.graphs.label_graph`) as a SciPy CSR matrix."""
+    import scipy.sparse as sps
+
+    same = (y[:, None] == y[None, :]).astype(np.float64)
+    np.fill_diagonal(same, 0.0)
+    return sps.csr_matrix(same)
+
+
+def _low_data_K(K: Any, D: int, C: int, func: str) -> int:
+    if K == "D":
+        return D
+    if K == "C-1":
+        return C - 1
+    if isinstance(K, Integral) and not isinstance(K, bool) and 1 <= K <= D:
+        return int(K)
+    raise ValueError(f"The 'K' parameter of {func} must be 'D', 'C-1' or an int in the "
+                     f"range [1, {D}]. Got {K!r} instead.")
+
+
+def low_data_protocol(X: Any, y: Any, seed: int, *, front_end: str = "pca",
+                      K: Any = "D", n_labels: tuple[int, ...] = (2, 5, 10, 50),
+                      alpha_ms: tuple[float, ...] = (0.25, 2.0, 8.0),
+                      pool_per_class: int = 100, n_components: int | None = 30,
+                      test_per_class: int | None = None) -> dict[str, float]:
+    r"""One repeat of the R18 experiment under a chosen front end and output dimension.
+
+    The protocol of :func:`low_data_probe` (same draws, same probe) with two
+    of its choices opened up (:ref:`ch-low-data`):
+
+    1. pool of ``pool_per_class`` rows per class (seed ``seed``), the other
+       rows are test rows (at most ``test_per_class`` per class, the first
+       ones in row order, if given); front end
+       :func:`low_data_front_end` of kind ``front_end`` fitted on the pool;
+    2. :math:`G` the label graph of the pool, :math:`m` =
+       ``pool_per_class``; linear VICReg at :math:`\alpha = a/m` for ``a`` in
+       ``alpha_ms`` and the linear spectral contrastive loss with ``K``
+       output columns (``"D"``: the front end's width, ``"C-1"``, or an
+       int), Fisher's LDA of the pool with :math:`C - 1` columns; columns the
+       closed form sets to zero are dropped;
+    3. the probe (:func:`probe_accuracy`) trained on ``n`` labelled pool rows
+       per class (seed ``seed + 1``, the same rows for every method) for each
+       ``n`` in ``n_labels``.
+
+    With ``front_end="pca"`` and ``K="D"`` the accuracies equal
+    :func:`low_data_probe`'s, except VICReg's for :math:`\alpha m < 1`: there
+    the eigenvalue :math:`\mu = m` of :math:`M` has multiplicity
+    :math:`D - C + 1`, any rotation of that block is optimal, and the probe
+    (not rotation invariant) sees whichever basis the eigensolver returns,
+    which depends on rounding (here the label graph is passed as a SciPy CSR
+    matrix, :func:`low_data_probe` passes it dense).
+
+    Returns
+    -------
+    dict
+        ``"<method>@n<n>"`` accuracies for ``raw``, ``lda``,
+        ``spectral_contrastive`` and ``vicreg_am<a>``; ``"rank_<method>"``
+        (kept columns); ``"fisher_gap_<method>"``, the sine of the largest
+        principal angle between the method's kept representation of the pool
+        and LDA's (:func:`sslspec_lib.metrics.subspace_gap`, 1 when the
+        ranks differ); ``"D"``, ``"K"``; ``"rho_max"``, ``"rho_min"``
+        (:func:`discriminant_ratios` of the pool).
+
+    Raises
+    ------
+    ValueError
+        On an invalid front end, ``K``, ``alpha_ms`` or sizes.
+    """
+    f = "low_data_protocol"
+    yy = _labels(y, "y", f)
+    Xf = _v.check_matrix(X, "X", f, dtype=torch.float64)
+    if len(yy) != Xf.shape[0]:
+        raise ValueError(f"X and y must have the same number of rows in {f}: "
+                         f"X has {Xf.shape[0]}, y has {len(yy)}.")
+    for a in alpha_ms:
+        _v.check_positive(a, "alpha_ms", f)
+    if front_end not in LOW_DATA_FRONT_ENDS:
+        raise ValueError(f"The 'front_end' parameter of {f} must be one of "
+                         f"{LOW_DATA_FRONT_ENDS}. Got {front_end!r} instead.")
+    _low_data_K(K, Xf.shape[1] if isinstance(K, Integral) else 1, 2, f)  # early form check
+    pool, test = split_per_class(yy, pool_per_class, seed)
+    if test_per_class is not None:
+        test_per_class = _v.check_int(test_per_class, "test_per_class", f, 1)
+        test = np.sort(np.concatenate([test[yy[test] == c][:test_per_class]
+                                       for c in np.unique(yy)]))
+    Xp, Xt = low_data_front_end(Xf[torch.as_tensor(pool)], Xf[torch.as_tensor(test)],
+                                kind=front_end,
+                                n_components=None if front_end == "standardised"
+                                else n_components)
+    yp, yt = yy[pool], yy[test]
+    C, D = len(np.unique(yp)), Xp.shape[1]
+    KK = _low_data_K(K, D, C, f)
+    # The label graph as CSR: the closed forms accept it and skip dense N x N work.
+    G = _label_graph_csr(yp)
+    W_lda = spectral.lda(Xp, yp, C - 1)
+    Ws: dict[str, torch.Tensor] = {"raw": torch.eye(D, dtype=Xp.dtype, device=Xp.device),
+                                   "lda": W_lda}
+    rho = discriminant_ratios(Xp, yp)
+    out: dict[str, float] = {"D": float(D), "K": float(KK), "rho_max": float(rho[0]),
+                             "rho_min": float(rho[-1])}
+    W_sc, det = closed_form.spectral_contrastive_linear_optimum(Xp, G, KK,
+                                                                return_details=True)
+    Ws["spectral_contrastive"] = W_sc[:, det.c > 0]
+    for a in alpha_ms:
+        W, det = closed_form.vicreg_linear_optimum(Xp, G, KK, a / pool_per_class,
+                                                   return_details=True)
+        Ws[f"vicreg_am{a:g}"] = W[:, det.c > 0]
+    for name, W in Ws.items():
+        if name == "raw":
+            continue
+        if name != "lda":
+            out[f"rank_{name}"] = float(W.shape[1])
+        out[f"fisher_gap_{name}"] = (metrics.subspace_gap(Xp @ W_lda, Xp @ W)
+                                     if W.shape[1] else 1.0)
+    for n in n_labels:
+        lab, _ = split_per_class(yp, n, seed + 1)
+        for name, W in Ws.items():
+            Z = Xp @ W
+            out[f"{name}@n{n}"] = (probe_accuracy(Z[torch.as_tensor(lab)], yp[lab],
+                                                  Xt @ W, yt) if W.shape[1] else 1.0 / C)
+    return out
+
+
+def low_data_mixture(seed: int, *, n_classes: int = 4, separation: float = 2.5,
+                     dim_nuisance: int = 12, n_nuisance: int = 3,
+                     nuisance_separation: float = 3.0, pool_per_class: int = 100,
+                     test_per_class: int = 200, n_labels: tuple[int, ...] = (2, 5, 10, 20, 50),
+                     alpha_ms: tuple[float, ...] = (0.25, 1.2, 2.0, 8.0)) -> dict[str, float]:
+    r"""One repeat of R18 on a Gaussian mixture whose discriminant subspace is known.
+
+    Row :math:`i` is :math:`x_i = (\mu_{y_i} + \varepsilon_i,\ \nu_{a_i} + \eta_i)`
+    (as in :func:`sslspec_lib.nuisance.gaussian_nuisance`), with
+    ``pool_per_class + test_per_class`` rows per class (seed ``seed``):
+
+    * the ``n_classes`` class means :math:`\mu_c` are the vertices of a
+      regular simplex of ``n_classes - 1`` dimensions, of norm
+      ``separation``, so the population between-class scatter on the first
+      ``n_classes - 1`` coordinates is
+      :math:`S_b = \frac{s^2}{C - 1} I` (:math:`s` = ``separation``);
+    * the last ``dim_nuisance`` coordinates carry a nuisance attribute
+      :math:`a_i`, drawn independently of the label, with ``n_nuisance``
+      values whose means :math:`\nu_a` have norm ``nuisance_separation``
+      (random directions);
+    * :math:`\varepsilon_i, \eta_i` are standard normal.
+
+    The known answer: the population within-class scatter is block diagonal
+    with the identity on the signal block, so the population Fisher subspace
+    is exactly the span of the first ``n_classes - 1`` coordinates and every
+    population discriminant ratio is :math:`\rho = s^2/(C - 1)`: linear
+    VICReg with the label graph keeps exactly that subspace for
+    :math:`1 \le \alpha m < 1 + s^2/(C-1)` in the population limit.
+
+    The protocol is :func:`low_data_protocol` with the standardised
+    coordinates as front end (a diagonal scaling, which keeps that span) and
+    ``K = D``.
+
+    Returns
+    -------
+    dict
+        :func:`low_data_protocol`'s entries, plus ``"rho_population"`` and
+        ``"truth_gap_<method>"``: the sine of the largest principal angle
+        between the span of the method's kept weight columns (in the
+        standardised coordinates) and the true discriminant subspace (1 when
+        the dimensions differ).
+
+    Raises
+    ------
+    ValueError
+        On invalid sizes, separations or ``alpha_ms``.
+    """
+    f = "low_data_mixture"
+    seed = _v.check_int(seed, "seed", f, 0)
+    C = _v.check_int(n_classes, "n_classes", f, 2)
+    separation = _v.check_positive(separation, "separation", f)
+    dim_nuisance = _v.check_int(dim_nuisance, "dim_nuisance", f, 0)
+    n_nuisance = _v.check_int(n_nuisance, "n_nuisance", f, 1)
+    nuisance_separation = _v.check_positive(nuisance_separation, "nuisance_separation", f,
+                                            allow_zero=True)
+    pool_per_class = _v.check_int(pool_per_class, "pool_per_class", f, 1)
+    test_per_class = _v.check_int(test_per_class, "test_per_class", f, 1)
+    rng = np.random.default_rng(seed)
+    # Regular simplex: the centred standard basis of R^C, in an orthonormal basis of
+    # the hyperplane orthogonal to the all-ones vector (the last C - 1 columns of a
+    # QR factor whose first column is 1/sqrt(C)).
+    Q, _ = np.linalg.qr(np.hstack([np.ones((C, 1)), np.eye(C)[:, :C - 1]]))
+    mu = (np.eye(C) - 1.0 / C) @ Q[:, 1:]
+    mu = separation * mu / np.linalg.norm(mu, axis=1, keepdims=True)
+    nu = rng.standard_normal((n_nuisance, max(dim_nuisance, 1)))[:, :dim_nuisance]
+    if dim_nuisance:
+        nu = nuisance_separation * nu / np.linalg.norm(nu, axis=1, keepdims=True)
+    n_c = pool_per_class + test_per_class
+    y = np.repeat(np.arange(C), n_c)
+    a = rng.integers(0, n_nuisance, size=len(y))
+    X = np.hstack([mu[y] + rng.standard_normal((len(y), C - 1)),
+                   nu[a] + rng.standard_normal((len(y), dim_nuisance))])
+    X = torch.as_tensor(X, dtype=torch.float64)
+    out = low_data_protocol(X, y, seed, front_end="standardised", K="D",
+                            n_labels=n_labels, alpha_ms=alpha_ms,
+                            pool_per_class=pool_per_class)
+    out["rho_population"] = separation ** 2 / (C - 1)
+    # The weight columns again, on the same pool: only their spans are compared.
+    pool, _ = split_per_class(y, pool_per_class, seed)
+    (Xp,) = low_data_front_end(X[torch.as_tensor(pool)], kind="standardised")
+    yp = y[pool]
+    G = _label_graph_csr(yp)
+    D = Xp.shape[1]
+    truth = torch.eye(D, dtype=Xp.dtype, device=Xp.device)[:, :C - 1]
+    Ws = {"lda": spectral.lda(Xp, yp, C - 1)}
+    W_sc, det = closed_form.spectral_contrastive_linear_optimum(Xp, G, D, return_details=True)
+    Ws["spectral_contrastive"] = W_sc[:, det.c > 0]
+    for am in alpha_ms:
+        W, det = closed_form.vicreg_linear_optimum(Xp, G, D, am / pool_per_class,
+                                                   return_details=True)
+        Ws[f"vicreg_am{am:g}"] = W[:, det.c > 0]
+    for name, W in Ws.items():
+        out[f"truth_gap_{name}"] = metrics.subspace_gap(truth, W) if W.shape[1] else 1.0
+    return out
