@@ -35,6 +35,7 @@ __all__ = [
     "centering",
     "validate_graph",
     "components",
+    "knn_cross_graph",
     "planted_components",
     "nnclr_graph",
     "nnclr_alternation",
@@ -570,3 +571,53 @@ def nnclr_alternation(Z0: Any, solve: Any, n_views: int = 2, *, max_steps: int =
             return Alternation(Zs, gs, "fixed point" if period == 1 else "cycle", t, period)
         seen[key] = t
     return Alternation(Zs, gs, "max_steps", max_steps, 0)
+
+
+# -- out-of-sample rows (MLP chapter) -----------------------------------------------------
+
+def knn_cross_graph(X_new: Any, X: Any, k: int) -> torch.Tensor:
+    r"""Weights from new rows to their ``k`` nearest training rows (R10, :ref:`ch-vicreg-mlp`).
+
+    :math:`W_{mj} = 1` if training row :math:`x_j` is among the ``k`` nearest
+    (Euclidean) to the new row :math:`x^{\mathrm{new}}_m`, else 0.  This is the
+    row a new point would get in :func:`knn_graph` of the training rows if it
+    were added with its own neighbours only (the union symmetrisation adds the
+    edges of training rows that would pick it, which are left out: the
+    training graph is kept as it is).  Distances are computed on the CPU
+    without the matrix-product shortcut and ties are broken by the training
+    row index (stable sort), as in :func:`knn_graph`; a new row equal to a
+    training row is not excluded (it is a different sample).
+
+    Parameters
+    ----------
+    X_new : array_like, shape (M, d)
+        The new (held-out) rows.
+    X : array_like, shape (N, d)
+        The training rows.
+    k : int, 1 <= k <= N
+
+    Returns
+    -------
+    torch.Tensor, shape (M, N), binary, ``k`` ones per row, on the device of
+    ``X`` and in its dtype.
+
+    Raises
+    ------
+    ValueError
+        If an input is not a finite matrix, the widths differ, or ``k`` is out
+        of range.
+    """
+    f = "knn_cross_graph"
+    X = _v.check_matrix(X, "X", f)
+    X_new = _v.check_matrix(X_new, "X_new", f).to(dtype=X.dtype)
+    if X_new.shape[1] != X.shape[1]:
+        raise ValueError(f"X_new and X must have the same number of columns in {f}: "
+                         f"{X_new.shape[1]} != {X.shape[1]}.")
+    n = X.shape[0]
+    k = _v.check_int(k, "k", f, 1, n)
+    Xc, Xn = X.detach().cpu(), X_new.detach().cpu()
+    d = torch.cdist(Xn, Xc, compute_mode="donot_use_mm_for_euclid_dist")
+    idx = torch.sort(d, dim=1, stable=True).indices[:, :k]
+    W = torch.zeros(Xn.shape[0], n, dtype=X.dtype)
+    W.scatter_(1, idx, 1.0)
+    return W.to(X.device)

@@ -49,6 +49,7 @@ __all__ = [
     "isomap",
     "cca",
     "lda",
+    "nystrom_extension",
 ]
 
 # Kept eigenvalues below -_NEG_RTOL * max|eigenvalue| count as negative
@@ -729,3 +730,77 @@ def lda(X: Any, y: Any, K: int) -> torch.Tensor:
     mu, V = mu.flip(0), V.flip(1)
     check_gap(mu, K, f, what="discriminant eigenvalues")
     return sign_flip(Sw_isqrt @ V[:, :K])
+
+
+# ---------------------------------------------------------------------------
+# out-of-sample extension (MLP chapter)
+# ---------------------------------------------------------------------------
+
+def nystrom_extension(W_new: Any, Z: Any, lam: Any) -> torch.Tensor:
+    r"""Nyström extension of Laplacian eigenvectors to new rows (R10, :ref:`ch-vicreg-mlp`).
+
+    A column :math:`u` of ``Z`` with :math:`Lu = \lambda u`,
+    :math:`L = D - G`, satisfies at every training row
+    :math:`(d_i - \lambda)\,u_i = \sum_j G_{ij}u_j`.  A new row :math:`m` with
+    weights :math:`w_{mj}` to the training rows (and degree
+    :math:`d_m = \sum_j w_{mj}`) is given the value that makes the same
+    equation hold at it, the training rows unchanged:
+
+    .. math:: u^{\mathrm{new}}_m = \frac{\sum_j w_{mj}\,u_j}{d_m - \lambda}.
+
+    This is the Nyström formula for the unnormalised Laplacian (Bengio et al.,
+    2004, "Out-of-sample extensions for LLE, Isomap, MDS, Eigenmaps, and
+    Spectral Clustering").  Applied column by column to the VICReg optimum
+    :math:`Z^\star = \sqrt N\,U\operatorname{diag}(\sqrt c)` (R10, ``Q = I``,
+    ``lam`` its ``Details.eigenvalues``) it extends each scaled eigenvector by
+    linearity.  With ``lam = 0`` it is the weighted mean of the neighbours'
+    rows (kNN regression), the minimiser of the new row's invariance term
+    :math:`\sum_j w_{mj}\|z_m - z_j\|^2` with the training rows held fixed.
+
+    Parameters
+    ----------
+    W_new : (M, N) array_like
+        Non-negative weights from each new row to the training rows (e.g.
+        :func:`sslspec_lib.graphs.knn_cross_graph`); every row must have a
+        degree above ``max(lam)``.
+    Z : (N, K) array_like
+        Training embedding, column ``k`` an eigenvector (any scale) of
+        :math:`L` with eigenvalue ``lam[k]``.
+    lam : float or (K,) array_like of floats >= 0
+        The eigenvalues, one per column (a float: the same for all).
+
+    Returns
+    -------
+    torch.Tensor, shape (M, K), in ``Z``'s dtype and on its device.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match, a weight or eigenvalue is negative, or a
+        new row's degree is not above the largest eigenvalue (the formula
+        would divide by zero or flip signs).
+    """
+    f = "nystrom_extension"
+    Z = _v.check_matrix(Z, "Z", f)
+    W = _v.check_matrix(W_new, "W_new", f).to(Z)
+    if W.shape[1] != Z.shape[0]:
+        raise ValueError(f"W_new must have one column per row of Z in {f}: W_new has "
+                         f"{W.shape[1]} columns, Z has {Z.shape[0]} rows.")
+    if bool((W < 0).any()):
+        raise ValueError(f"W_new must be non-negative in {f}: min entry {float(W.min()):.3g}.")
+    lam_t = torch.as_tensor(lam, dtype=Z.dtype).to(Z.device).reshape(-1)
+    if lam_t.numel() == 1:
+        lam_t = lam_t.expand(Z.shape[1])
+    if lam_t.numel() != Z.shape[1]:
+        raise ValueError(f"lam must have one eigenvalue per column of Z in {f}: got "
+                         f"{lam_t.numel()} for {Z.shape[1]} columns.")
+    if not bool(torch.isfinite(lam_t).all()) or bool((lam_t < 0).any()):
+        raise ValueError(f"lam must be finite and >= 0 in {f} (Laplacian eigenvalues).")
+    d = W.sum(dim=1, keepdim=True)
+    low = float((d[:, 0] - lam_t.max()).min())
+    if low <= 0:
+        raise ValueError(f"Every new row's degree must exceed max(lam) = "
+                         f"{float(lam_t.max()):.3g} in {f}: the smallest degree is "
+                         f"{float(d.min()):.3g}. Give the new rows more neighbours.")
+    # Row equation of L u = lam u at the new row, the training rows held fixed.
+    return (W @ Z) / (d - lam_t)

@@ -485,6 +485,18 @@ if hasattr(importlib.import_module("sslspec_lib.graphs"), "nnclr_graph"):
     ]
 
 
+# VICReg-MLP chapter: out-of-sample extension and regularised training (R10).
+if hasattr(importlib.import_module("sslspec_lib.spectral"), "nystrom_extension"):
+    BAD_INPUTS += [
+        case("graphs.knn_cross_graph", X8[:, :1], X8, 2, id="cross-width",
+             match=r"X_new and X must have the same number of columns in knn_cross_graph"),
+        case("spectral.nystrom_extension", torch.ones(2, 8, dtype=F64), Z8, [9.0] * Z8.shape[1],
+             id="nystrom-degree", match=r"degree must exceed max\(lam\)"),
+        case("train.train_mlp_regularized", lambda Z: Z.sum(), X8, 2, weight_decay=-1.0,
+             id="mlp-decay", match=r"The 'weight_decay' parameter of train_mlp_regularized"),
+    ]
+
+
 def resolve(name):
     module, attr = name.split(".")
     return getattr(importlib.import_module(f"sslspec_lib.{module}"), attr)
