@@ -44,6 +44,7 @@ __all__ = [
     "nt_xent",
     "barlow_twins_two_view",
     "covariance",
+    "info_nce_negatives_only",
 ]
 
 _CHUNK = 2_000_000  # entries of the (chunk, N, K) difference tensor
@@ -468,3 +469,59 @@ def barlow_twins_pairwise(Z: Any, n_views: int, lambd: float = 0.0051, *,
     terms = [_bt_from_corr(blocks[v].T @ blocks[w] / n_s, lambd)
              for v in range(V) for w in range(v + 1, V)]
     return torch.stack(terms).mean()
+
+
+# -- multi-positive InfoNCE: the other positives removed from the denominator ------------
+
+def info_nce_negatives_only(Z: Any, G: Any, tau: float) -> torch.Tensor:
+    r"""InfoNCE with each positive pair scored against the negatives only (R12).
+
+    .. math:: \ell^{\mathrm{neg}}_\tau(Z) = -\frac1N \sum_{i,j} G_{ij}
+        \log \frac{\exp(s_{ij}/\tau)}
+                  {\exp(s_{ij}/\tau) + \sum_{k \in \mathcal N(i)}\exp(s_{ik}/\tau)},
+        \qquad s_{ij} = u_i^\top u_j,\ u_i = z_i/\|z_i\|,
+
+    with :math:`\mathcal N(i) = \{k \ne i : G_{ik} = 0\}` the negatives of
+    row ``i``.  This is the multi-positive convention of
+    pytorch-metric-learning's ``NTXentLoss`` (every positive pair is its own
+    softmax over itself and the negatives); :func:`info_nce` instead keeps
+    the other positives of row ``i`` in the denominator (as does SupCon's
+    :math:`\mathcal L_{\mathrm{out}}`, up to its per-anchor weights
+    :math:`1/|P(i)|`).  For the pair graph (two views) the two conventions
+    coincide: ``info_nce_negatives_only(Z, G, tau) == info_nce(Z, G, tau)``.
+    Minimisers on augmentation cliques (:ref:`ch-infonce-general`): the same
+    regular simplex as :func:`info_nce`, with minimum
+    :math:`(V-1)\log\bigl(1 + (N-V)e^{-N'/((N'-1)\tau)}\bigr)`.
+
+    Parameters
+    ----------
+    Z : (N, K) array_like, no zero row.
+    G : (N, N) array_like, a valid relation matrix with zero diagonal.
+    tau : float > 0, temperature.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, differentiable in ``Z``.  A row without negatives
+        contributes 0.
+    """
+    f = "info_nce_negatives_only"
+    Z, G = _prep(Z, G, f, zero_diagonal=True)
+    tau = _v.check_positive(tau, "tau", f)
+    norms = Z.norm(dim=1)
+    if bool((norms == 0).any()):
+        raise ValueError(f"Z must have no zero row in {f} (rows are normalised): "
+                         f"row {int((norms == 0).nonzero()[0])} is zero.")
+    U = Z / norms[:, None]
+    S = U @ U.T / tau
+    eye = torch.eye(Z.shape[0], dtype=torch.bool, device=Z.device)
+    negative = (G == 0) & ~eye
+    has_neg = negative.any(dim=1)
+    # rows without negatives: a finite dummy row, so that no NaN reaches the gradient
+    S_neg = S.masked_fill(~negative, float("-inf")).masked_fill(~has_neg[:, None], 0.0)
+    lse_neg = torch.logsumexp(S_neg, dim=1)
+    lse_neg = torch.where(has_neg, lse_neg, torch.full_like(lse_neg, float("-inf")))
+    # log(e^{s_ij} + sum_neg e^{s_ik}) - s_ij = softplus(lse_neg_i - s_ij)
+    terms = torch.nn.functional.softplus(lse_neg[:, None] - S)
+    terms = terms.masked_fill(G == 0, 0.0)
+    return (G * terms).sum() / Z.shape[0]

@@ -50,6 +50,7 @@ __all__ = [
     "cca",
     "lda",
     "nystrom_extension",
+    "graph_isomap",
 ]
 
 # Kept eigenvalues below -_NEG_RTOL * max|eigenvalue| count as negative
@@ -804,3 +805,76 @@ def nystrom_extension(W_new: Any, Z: Any, lam: Any) -> torch.Tensor:
                          f"{float(d.min()):.3g}. Give the new rows more neighbours.")
     # Row equation of L u = lam u at the new row, the training rows held fixed.
     return (W @ Z) / (d - lam_t)
+
+
+# -- InfoNCE on a general G: the ISOMAP prediction made from G alone ------------------------
+
+def graph_isomap(G: Any, K: int, *, length: str = "inverse") -> torch.Tensor:
+    r"""Classical MDS of the shortest-path distances of :math:`G`'s graph (R12, R7).
+
+    The "kernel ISOMAP / MDS" prediction for InfoNCE on a weighted relation
+    matrix (:ref:`ch-infonce-general`): edges are the pairs with
+    :math:`G_{ij} > 0`, with length :math:`1/G_{ij}` (``length="inverse"``:
+    a strong relation is a short edge) or :math:`1` (``length="hop"``: hop
+    count); :math:`d_G` is the shortest-path distance (Dijkstra) and
+
+    .. math:: Y = \text{top-}K\text{ eigenvectors of }
+              -\tfrac12 H \Delta H \text{ scaled by } \sqrt\lambda,
+              \qquad \Delta_{ij} = d_G(i, j)^2,
+
+    as :func:`classical_mds` (same column order and sign rule).  Unlike
+    :func:`isomap`, which builds a kNN graph from points with Euclidean edge
+    lengths, only :math:`G` is used.
+
+    Parameters
+    ----------
+    G : (N, N) array_like
+        A valid relation matrix (symmetric, non-negative, finite) with a zero
+        diagonal, whose graph is connected.
+    K : int, 1 <= K <= N - 1
+    length : {"inverse", "hop"}, default "inverse"
+
+    Returns
+    -------
+    Y : torch.Tensor, shape (N, K)
+        In ``G``'s dtype and device; centred.
+
+    Raises
+    ------
+    ValueError
+        If ``G`` is not a valid relation matrix with zero diagonal, its graph
+        is disconnected (some distances are infinite), ``K`` is out of range
+        or ``length`` is unknown.
+
+    Warns
+    -----
+    UserWarning
+        If a kept eigenvalue of :math:`-\tfrac12 H\Delta H` is negative (graph
+        distances need not be Euclidean); on a tie at the cut.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components, shortest_path
+
+    f = "graph_isomap"
+    G = _v.check_graph(G, f, zero_diagonal=True)
+    n = G.shape[0]
+    if n < 2:
+        raise ValueError(f"G must have at least 2 rows in {f}: got {n}.")
+    K = _v.check_int(K, "K", f, 1, n - 1)
+    if length not in ("inverse", "hop"):
+        raise ValueError(f"The 'length' parameter of {f} must be 'inverse' or 'hop'. "
+                         f"Got {length!r} instead.")
+    Gn = G.detach().cpu().to(torch.float64).numpy()
+    edge = Gn > 0
+    w = np.zeros_like(Gn)
+    w[edge] = 1.0 / Gn[edge] if length == "inverse" else 1.0
+    graph = csr_matrix(w)
+    n_comp, _ = connected_components(graph, directed=False)
+    if n_comp > 1:
+        raise ValueError(f"The graph of G has {n_comp} connected components in {f}, so "
+                         "some shortest-path distances are infinite; an augmentation "
+                         "graph (disjoint cliques) has no graph distance across groups.")
+    geo = shortest_path(graph, method="D", directed=False)
+    geo = (geo + geo.T) / 2
+    Delta = torch.as_tensor(geo ** 2, dtype=G.dtype, device=G.device)
+    return _mds_from_squared(Delta, K, f)
