@@ -613,6 +613,19 @@ def _sparse_times(G: Any, X: torch.Tensor, *, laplacian: bool = False) -> torch.
     return torch.as_tensor(Y, dtype=X.dtype, device=X.device)
 
 
+def _whitened_laplacian(X: torch.Tensor, G: Any, f: str) -> tuple[torch.Tensor, torch.Tensor]:
+    r""":math:`\Sigma^{-1/2}` and :math:`M = \Sigma^{-1/2}(X^\top LX/N)\Sigma^{-1/2}` (symmetrised)."""
+    n = X.shape[0]
+    Xc = X - X.mean(dim=0, keepdim=True)
+    S_isqrt = inv_sqrt_psd(Xc.T @ Xc / n, "The covariance X^T H X / N", f)
+    if isinstance(G, torch.Tensor):
+        XtLX = X.T @ laplacian(G) @ X
+    else:
+        XtLX = X.T @ _sparse_times(G, X, laplacian=True)
+    M = S_isqrt @ (XtLX / n) @ S_isqrt
+    return S_isqrt, (M + M.T) / 2
+
+
 def vicreg_linear_optimum(X: Any, G: Any, K: int, alpha: float, *,
                           return_details: bool = False) -> Any:
     r"""Linear-regime minimiser of the smooth VICReg loss (R15): LPP with the covariance constraint.
@@ -647,14 +660,7 @@ def vicreg_linear_optimum(X: Any, G: Any, K: int, alpha: float, *,
     X, G, K = _linear_inputs(X, G, K, f)
     alpha = _v.check_positive(alpha, "alpha", f)
     n = X.shape[0]
-    Xc = X - X.mean(dim=0, keepdim=True)
-    S_isqrt = inv_sqrt_psd(Xc.T @ Xc / n, "The covariance X^T H X / N", f)
-    if isinstance(G, torch.Tensor):
-        XtLX = X.T @ laplacian(G) @ X
-    else:
-        XtLX = X.T @ _sparse_times(G, X, laplacian=True)
-    M = S_isqrt @ (XtLX / n) @ S_isqrt
-    M = (M + M.T) / 2
+    S_isqrt, M = _whitened_laplacian(X, G, f)
     mu, V = eigh_sorted(M)  # ascending: the smallest mu are kept
     c = _vicreg_c(mu, alpha)
     check_gap(mu, K, f, what="eigenvalues of M", relevant=bool(c[K - 1] > 0))
@@ -718,14 +724,7 @@ def vicreg_hinge_linear_optimum(X: Any, G: Any, K: int, alpha: float, *, eps: fl
                          f"in [0, 1). Got {eps!r} instead.")
     n = X.shape[0]
     rho = n / (n - 1) if unbiased else 1.0
-    Xc = X - X.mean(dim=0, keepdim=True)
-    S_isqrt = inv_sqrt_psd(Xc.T @ Xc / n, "The covariance X^T H X / N", f)
-    if isinstance(G, torch.Tensor):
-        XtLX = X.T @ laplacian(G) @ X
-    else:
-        XtLX = X.T @ _sparse_times(G, X, laplacian=True)
-    M = S_isqrt @ (XtLX / n) @ S_isqrt
-    M = (M + M.T) / 2
+    S_isqrt, M = _whitened_laplacian(X, G, f)
     mu, V = eigh_sorted(M)  # ascending: the smallest mu are kept
     check_gap(mu, K, f, what="eigenvalues of M")
     mu = mu[:K]

@@ -392,6 +392,19 @@ def aligned_probe(X: Any, y: Any, seed: int, *, n_per_class: int = 60,
     return out
 
 
+def _probe_each(Ws: dict[str, torch.Tensor], Xp: torch.Tensor, yp: Any, Xt: torch.Tensor,
+                yt: Any, n_labels: Any, seed: int, C: int) -> dict[str, float]:
+    """Probe accuracy of every encoder ``W`` of ``Ws`` with ``n`` labels per class, each n."""
+    out = {}
+    for n in n_labels:
+        lab, _ = split_per_class(yp, n, seed + 1)
+        for name, W in Ws.items():
+            Z = Xp @ W
+            out[f"{name}@n{n}"] = (probe_accuracy(Z[torch.as_tensor(lab)], yp[lab],
+                                                  Xt @ W, yt) if W.shape[1] else 1.0 / C)
+    return out
+
+
 def low_data_probe(X: Any, y: Any, seed: int, *, n_labels: tuple[int, ...] = (2, 5, 10, 50),
                    alpha_ms: tuple[float, ...] = (0.25, 2.0, 8.0), pool_per_class: int = 100,
                    n_components: int = 30) -> dict[str, float]:
@@ -444,12 +457,7 @@ def low_data_probe(X: Any, y: Any, seed: int, *, n_labels: tuple[int, ...] = (2,
                                                    return_details=True)
         Ws[f"vicreg_am{a:g}"] = W[:, det.c > 0]
         out[f"rank_vicreg_am{a:g}"] = float((det.c > 0).sum())
-    for n in n_labels:
-        lab, _ = split_per_class(yp, n, seed + 1)
-        for name, W in Ws.items():
-            Z = Xp @ W
-            out[f"{name}@n{n}"] = (probe_accuracy(Z[torch.as_tensor(lab)], yp[lab],
-                                                  Xt @ W, yt) if W.shape[1] else 1.0 / C)
+    out.update(_probe_each(Ws, Xp, yp, Xt, yt, n_labels, seed, C))
     return out
 
 
@@ -882,12 +890,7 @@ def low_data_protocol(X: Any, y: Any, seed: int, *, front_end: str = "pca",
             out[f"rank_{name}"] = float(W.shape[1])
         out[f"fisher_gap_{name}"] = (metrics.subspace_gap(Xp @ W_lda, Xp @ W)
                                      if W.shape[1] else 1.0)
-    for n in n_labels:
-        lab, _ = split_per_class(yp, n, seed + 1)
-        for name, W in Ws.items():
-            Z = Xp @ W
-            out[f"{name}@n{n}"] = (probe_accuracy(Z[torch.as_tensor(lab)], yp[lab],
-                                                  Xt @ W, yt) if W.shape[1] else 1.0 / C)
+    out.update(_probe_each(Ws, Xp, yp, Xt, yt, n_labels, seed, C))
     return out
 
 

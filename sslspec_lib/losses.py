@@ -276,6 +276,18 @@ def vicreg_two_view(za: Any, zb: Any, sim_coeff: float = 25.0,
     return sim_coeff * repr_loss + std_coeff * var + cov_coeff * cov
 
 
+def _cosine_logits(Z: torch.Tensor, tau: Any, f: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cosine similarities over ``tau`` of the rows of ``Z`` (no zero row), and the diagonal mask."""
+    tau = _v.check_positive(tau, "tau", f)
+    norms = Z.norm(dim=1)
+    if bool((norms == 0).any()):
+        raise ValueError(f"Z must have no zero row in {f} (rows are normalised): "
+                         f"row {int((norms == 0).nonzero()[0])} is zero.")
+    U = Z / norms[:, None]
+    eye = torch.eye(Z.shape[0], dtype=torch.bool, device=Z.device)
+    return U @ U.T / tau, eye
+
+
 def info_nce(Z: Any, G: Any, tau: float) -> torch.Tensor:
     r"""InfoNCE / NT-Xent in relation-matrix form (R12).
 
@@ -297,14 +309,7 @@ def info_nce(Z: Any, G: Any, tau: float) -> torch.Tensor:
     """
     f = "info_nce"
     Z, G = _prep(Z, G, f, zero_diagonal=True)
-    tau = _v.check_positive(tau, "tau", f)
-    norms = Z.norm(dim=1)
-    if bool((norms == 0).any()):
-        raise ValueError(f"Z must have no zero row in {f} (rows are normalised): "
-                         f"row {int((norms == 0).nonzero()[0])} is zero.")
-    U = Z / norms[:, None]
-    S = U @ U.T / tau
-    eye = torch.eye(Z.shape[0], dtype=torch.bool, device=Z.device)
+    S, eye = _cosine_logits(Z, tau, f)
     S = S.masked_fill(eye, float("-inf"))
     logp = torch.log_softmax(S, dim=1).masked_fill(eye, 0.0)
     return -(G * logp).sum() / Z.shape[0]
@@ -507,14 +512,7 @@ def info_nce_negatives_only(Z: Any, G: Any, tau: float) -> torch.Tensor:
     """
     f = "info_nce_negatives_only"
     Z, G = _prep(Z, G, f, zero_diagonal=True)
-    tau = _v.check_positive(tau, "tau", f)
-    norms = Z.norm(dim=1)
-    if bool((norms == 0).any()):
-        raise ValueError(f"Z must have no zero row in {f} (rows are normalised): "
-                         f"row {int((norms == 0).nonzero()[0])} is zero.")
-    U = Z / norms[:, None]
-    S = U @ U.T / tau
-    eye = torch.eye(Z.shape[0], dtype=torch.bool, device=Z.device)
+    S, eye = _cosine_logits(Z, tau, f)
     negative = (G == 0) & ~eye
     has_neg = negative.any(dim=1)
     # rows without negatives: a finite dummy row, so that no NaN reaches the gradient

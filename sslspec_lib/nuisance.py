@@ -139,6 +139,21 @@ def _shift(img: np.ndarray, dx: int, dy: int) -> np.ndarray:
     return out
 
 
+def _check_digits_nuisance(kind: Any, n_samples: Any, n_groups: Any, strength: Any,
+                           noise: Any, seed: Any, f: str) -> tuple[int, int, float, float, int]:
+    """Validate the arguments shared by :func:`digits_nuisance` and its views."""
+    if kind not in KINDS:
+        raise ValueError(f"The 'kind' parameter of {f} must be one of {KINDS}. "
+                         f"Got {kind!r} instead.")
+    n_samples = _v.check_int(n_samples, "n_samples", f, 2, 1797)
+    hi = len(_OFFSETS) if kind == "shift" else n_samples
+    n_groups = _v.check_int(n_groups, "n_groups", f, 1, hi)
+    strength = _v.check_positive(strength, "strength", f, allow_zero=True)
+    noise = _v.check_positive(noise, "noise", f, allow_zero=True)
+    seed = _v.check_int(seed, "seed", f, 0)
+    return n_samples, n_groups, strength, noise, seed
+
+
 def digits_nuisance(n_samples: int, kind: str, *, n_groups: int = 4, strength: float = 1.0,
                     noise: float = 0.05, seed: int = 0
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -174,15 +189,8 @@ def digits_nuisance(n_samples: int, kind: str, *, n_groups: int = 4, strength: f
         ``strength`` or ``noise``.
     """
     f = "digits_nuisance"
-    if kind not in KINDS:
-        raise ValueError(f"The 'kind' parameter of {f} must be one of {KINDS}. "
-                         f"Got {kind!r} instead.")
-    n_samples = _v.check_int(n_samples, "n_samples", f, 2, 1797)
-    hi = len(_OFFSETS) if kind == "shift" else n_samples
-    n_groups = _v.check_int(n_groups, "n_groups", f, 1, hi)
-    strength = _v.check_positive(strength, "strength", f, allow_zero=True)
-    noise = _v.check_positive(noise, "noise", f, allow_zero=True)
-    seed = _v.check_int(seed, "seed", f, 0)
+    n_samples, n_groups, strength, noise, seed = _check_digits_nuisance(
+        kind, n_samples, n_groups, strength, noise, seed, f)
     X0, y = data.digits(n_samples, seed=seed)
     nu = balanced_groups(n_samples, n_groups, seed=seed + 1)
     imgs = X0.numpy().reshape(-1, 8, 8).copy()
@@ -556,15 +564,8 @@ def digits_nuisance_views(n_samples: int, kind: str, *, n_groups: int = 4,
         As :func:`digits_nuisance`.
     """
     f = "digits_nuisance_views"
-    if kind not in KINDS:
-        raise ValueError(f"The 'kind' parameter of {f} must be one of {KINDS}. "
-                         f"Got {kind!r} instead.")
-    n_samples = _v.check_int(n_samples, "n_samples", f, 2, 1797)
-    hi = len(_OFFSETS) if kind == "shift" else n_samples
-    n_groups = _v.check_int(n_groups, "n_groups", f, 1, hi)
-    strength = _v.check_positive(strength, "strength", f, allow_zero=True)
-    noise = _v.check_positive(noise, "noise", f, allow_zero=True)
-    seed = _v.check_int(seed, "seed", f, 0)
+    n_samples, n_groups, strength, noise, seed = _check_digits_nuisance(
+        kind, n_samples, n_groups, strength, noise, seed, f)
     X0, y = data.digits(n_samples, seed=seed)
     nu = balanced_groups(n_samples, n_groups, seed=seed + 1)
     imgs = X0.numpy().reshape(-1, 8, 8).copy()
