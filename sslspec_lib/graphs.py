@@ -526,12 +526,12 @@ def nnclr_alternation(Z0: Any, solve: Any, n_views: int = 2, *, max_steps: int =
     r"""Alternate "build :math:`G` from :math:`Z`" and "minimise the loss for that :math:`G`" (R12).
 
     :math:`G_t = G(Z_t)` (:func:`nnclr_graph`), :math:`Z_{t+1} = \text{solve}(G_t)`,
-    until the neighbour lists of some :math:`Z_t` repeat those of an earlier
+    until the neighbour sets of some :math:`Z_t` repeat those of an earlier
     :math:`Z_s`: then :math:`G_t = G_s` and, ``solve`` being deterministic,
     the sequence of graphs is periodic from :math:`s` on with period
     :math:`t - s` (a fixed point :math:`G^\star = G(Z^\star(G^\star))` when the period is 1).
     There are finitely many graphs, so the sequence always ends in a cycle;
-    ``max_steps`` only bounds the cost.  Neighbour lists are compared as
+    ``max_steps`` only bounds the cost.  Neighbour sets are compared as
     integers, never as floats.
 
     Parameters
@@ -560,12 +560,14 @@ def nnclr_alternation(Z0: Any, solve: Any, n_views: int = 2, *, max_steps: int =
     max_steps = _v.check_int(max_steps, "max_steps", f, 1)
     Zs = [Z0]
     gs = [nnclr_graph(Z0, n_views, return_details=True, **graph_kw)]
-    seen = {tuple(gs[0].neighbours.flatten().tolist()): 0}
+    # neighbour *sets* (sorted indices): two lists in a different order are one graph
+    key_of = lambda g: tuple(g.neighbours.sort(dim=1).values.flatten().tolist())
+    seen = {key_of(gs[0]): 0}
     for t in range(1, max_steps + 1):
         Z = _v.check_matrix(solve(gs[-1].G), "solve(G)", f)
         Zs.append(Z)
         gs.append(nnclr_graph(Z, n_views, return_details=True, **graph_kw))
-        key = tuple(gs[-1].neighbours.flatten().tolist())
+        key = key_of(gs[-1])
         if key in seen:
             period = t - seen[key]
             return Alternation(Zs, gs, "fixed point" if period == 1 else "cycle", t, period)

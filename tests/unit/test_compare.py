@@ -21,7 +21,8 @@ def test_every_named_library_function_exists():
 
 def test_rank_table_matches_the_theorems():
     t = compare.rank_table(4, 3)
-    assert set(t["computed"]) == {m.name for m in compare.METHODS if m.compute is not None}
+    assert set(t["computed"]) == {m.name for m in compare.METHODS
+                                  if m.compute is not None}
     for name, comp in t["computed"].items():
         for c, p in zip(comp, t["predicted"][name]):
             assert p is None or c == p, (name, comp, t["predicted"][name])
@@ -52,7 +53,7 @@ def test_training_table_reads_the_record(tmp_path, monkeypatch):
     monkeypatch.delenv(device.SEED_VAR, raising=False)
     empty = compare.training_table("unit")
     assert empty.count("not recorded in this run") == len(compare.METHODS)
-    checks.start("part2_ssl/example")
+    checks.start("part2_ssl/contrastive")
     try:
         checks.check("R12", "tau = 0.5, K = 3: loss gap to l*_tau, 2 starts", 1e-15, 1e-13)
         checks.check("R12", "tau = 1.0, K = 3: loss gap to l*_tau, 2 starts", 1e-14, 1e-13)
@@ -62,3 +63,34 @@ def test_training_table_reads_the_record(tmp_path, monkeypatch):
     table = compare.training_table("unit")
     row = next(r for r in table.splitlines() if r.startswith("| SimCLR"))
     assert "tau = 1.0" in row and row.rstrip().endswith("| 2 |")  # smallest margin, 2 hits
+
+
+def test_training_table_takes_only_trained_checks_of_the_method_chapter(tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.setenv(checks.DIR_VAR, str(tmp_path))
+    monkeypatch.setenv(checks.RUN_VAR, "unit")
+    monkeypatch.delenv(device.SEED_VAR, raising=False)
+    assert {m.notebook for m in compare.METHODS} >= {
+        "vicreg", "vicreg_hinge", "contrastive", "nnclr", "barlow_twins",
+        "barlow_twins_reference"}
+    checks.start("part2_ssl/infonce_general")  # same R-id and label, another chapter
+    try:
+        checks.check("R12", "tau = 0.5, K = 3: loss gap to l*_tau", 1e-15, 1e-13)
+    finally:
+        checks._session = None
+    checks.start("part2_ssl/barlow_twins")
+    try:  # a closed form evaluated, not trained: must not be the training row
+        checks.check("R14", "construction: |loss - l*|, K = 6", 1e-16, 1e-12)
+    finally:
+        checks._session = None
+    checks.start("part2_ssl/barlow_twins_reference")
+    try:  # the reference form's trained check is not the pooled form's row
+        checks.check("R14", "trained: |loss - l*|, K = 6", 1e-15, 1e-13)
+    finally:
+        checks._session = None
+    table = compare.training_table("unit").splitlines()
+    rows = {r.split(" | ")[0][2:]: r for r in table if r.startswith("| ")}
+    assert "not recorded" in rows["SimCLR / InfoNCE (any tau)"]
+    assert "not recorded" in rows["Barlow Twins (lambda = 0.0051)"]
+    ref = next(v for k, v in rows.items() if k.startswith("Barlow Twins, reference"))
+    assert "trained: |loss - l*|" in ref and ref.rstrip().endswith("| 1 |")

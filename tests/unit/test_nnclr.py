@@ -142,3 +142,18 @@ def test_trained_gram_check_catches_a_wrong_closed_form():
         warnings.simplefilter("ignore")
         Z_wrong = closed_form.spectral_contrastive_optimum(G, 3)
     assert err(Z_wrong) > m2 / 8
+
+
+def test_alternation_compares_neighbour_sets_not_their_order(monkeypatch):
+    # two graphs with the same neighbour sets listed in a different order are one graph:
+    # the alternation must call it a fixed point at once, not one step later
+    first, reordered = [[1, 2], [0, 2], [0, 1]], [[2, 1], [2, 0], [1, 0]]
+    orders = iter([first, reordered] + [[[1, 2]] * 3] * 5)
+
+    def fake_graph(Z, n_views, return_details=False, **kw):
+        nb = torch.tensor(next(orders))
+        return graphs.NNGraph(torch.zeros(3, 3), torch.zeros(3, 3), nb, torch.ones(3))
+    monkeypatch.setattr(graphs, "nnclr_graph", fake_graph)
+    Z = torch.zeros(3, 1, dtype=torch.float64)
+    alt = graphs.nnclr_alternation(Z, lambda G: Z, 1 + 2)
+    assert alt.status == "fixed point" and alt.steps == 1 and alt.period == 1
