@@ -147,7 +147,23 @@ METHODS: tuple[Method, ...] = (
            "minimisers are not; lambda = 0: any rank; lambda > 1 or V >= 3 views "
            "(average over pairs), K > N' - 1: no theorem",
            None, None, r"trained: \|loss - l\*\|", "ch-barlow-twins-reference"),
+    Method("Barlow Twins, per-view relation form (n_views = V, 0 < lambda <= 1)",
+           "losses.barlow_twins", ("R14",),
+           "CCA of the views, each normalised on its own, on the view-averaged "
+           "correlation", "global",
+           "closed_form.barlow_twins_two_view_optimum (one minimiser for V = 2: its "
+           "C_ab is symmetric)", "none",
+           "K for K <= N' - 1 (lambda > 0); K > N' - 1, V = 2: the averaged "
+           "correlation is c* Pi of rank N' - 1, each view of rank <= N' - 1 (not "
+           "fixed); V >= 3: no theorem (l* reached in training)",
+           None, None, r"per-view relation form, K = 8: \|loss - l\*\|",
+           "ch-barlow-twins-reference"),
 )
+
+
+def _md(text: str) -> str:
+    """Escape the characters that would split a table cell or start emphasis."""
+    return text.replace("|", r"\|").replace("*", r"\*")
 
 
 def methods_table() -> str:
@@ -156,10 +172,10 @@ def methods_table() -> str:
            "closed form of Z | closed form of W (linear) | rank of the optimum |",
            "|---|---|---|---|---|---|---|---|"]
     for m in METHODS:
-        out.append(f"| {m.name} | `{m.loss}` | {', '.join(m.rids)} | {m.counterpart} | "
-                   f"{m.locality} | `{m.closed_z}` | "
+        out.append(f"| {_md(m.name)} | `{m.loss}` | {', '.join(m.rids)} | "
+                   f"{_md(m.counterpart)} | {m.locality} | `{m.closed_z}` | "
                    f"{'—' if m.closed_w == 'none' else '`' + m.closed_w + '`'} | "
-                   f"{m.rank_text} |")
+                   f"{_md(m.rank_text)} |")
     return "\n".join(out)
 
 
@@ -227,12 +243,12 @@ def training_table(run: str) -> str:
                 and r["notebook"].split("/")[-1] in (m.notebook, *m.also)
                 and r.get("margin") is not None]
         if not hits:
-            out.append(f"| {m.name} | not recorded in this run (execute Part II first) "
-                       "| | | | 0 |")
+            out.append(f"| {_md(m.name)} | not recorded in this run (execute Part II "
+                       "first) | | | | 0 |")
             continue
         r = min(hits, key=lambda r: r["margin"])
         chapter = r["notebook"].split("/")[-1]
-        out.append(f"| {m.name} | [{r['rid']}] {r['label']} ({chapter}) | "
+        out.append(f"| {_md(m.name)} | [{r['rid']}] {_md(r['label'])} ({chapter}) | "
                    f"{r['measured']:.2e} | {r['tol']:.2e} | {r['margin']:.3g} | "
                    f"{len(hits)} |")
     return "\n".join(out)

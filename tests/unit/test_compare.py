@@ -93,4 +93,8 @@ def test_training_table_takes_only_trained_checks_of_the_method_chapter(tmp_path
     assert "not recorded" in rows["SimCLR / InfoNCE (any tau)"]
     assert "not recorded" in rows["Barlow Twins (lambda = 0.0051)"]
     ref = next(v for k, v in rows.items() if k.startswith("Barlow Twins, reference"))
-    assert "trained: |loss - l*|" in ref and ref.rstrip().endswith("| 1 |")
+    assert r"trained: \|loss - l\*\|" in ref and ref.rstrip().endswith("| 1 |")
+    # every row has the header's number of cells: labels and texts are escaped
+    assert all(r.replace(r"\|", "").count("|") == table[0].count("|") for r in table)
+    methods = compare.methods_table().splitlines()
+    assert all(r.replace(r"\|", "").count("|") == methods[0].count("|") for r in methods)
