@@ -130,7 +130,9 @@ METHODS: tuple[Method, ...] = (
     Method("Barlow Twins (lambda = 0.0051)", "losses.barlow_twins", ("R14", "R15"),
            "CCA of the views", "global",
            "closed_form.barlow_twins_optimum, barlow_twins_overcomplete_optimum",
-           "closed_form.barlow_twins_linear_optimum",
+           "closed_form.barlow_twins_linear_optimum (the symmetric CCA directions: the "
+           "minimiser only when the K top canonical correlations are 1; otherwise "
+           "training goes below them, a gap the Barlow Twins chapter measures)",
            "rank(HZ) = min(K, N' - 1) for 0 < lambda <= 1 (C = I when K <= N' - 1, "
            "C = c* Pi of rank N' - 1 beyond; any V); lambda = 0: any rank up to "
            "min(K, N' - 1) (only the diagonal is constrained); lambda > 1, K > N' - 1: "
@@ -166,6 +168,12 @@ def _md(text: str) -> str:
     return text.replace("|", r"\|").replace("*", r"\*")
 
 
+def _code(text: str) -> str:
+    """``name (remark)`` -> the name as code, the remark as escaped text."""
+    name, sep, rest = text.partition(" (")
+    return f"`{name}`" + (f" ({_md(rest)}" if sep else "")
+
+
 def methods_table() -> str:
     """Markdown table: method, loss, counterpart, local/global, closed forms, rank."""
     out = ["| method | loss | results | spectral counterpart | local / global | "
@@ -173,8 +181,8 @@ def methods_table() -> str:
            "|---|---|---|---|---|---|---|---|"]
     for m in METHODS:
         out.append(f"| {_md(m.name)} | `{m.loss}` | {', '.join(m.rids)} | "
-                   f"{_md(m.counterpart)} | {m.locality} | `{m.closed_z}` | "
-                   f"{'—' if m.closed_w == 'none' else '`' + m.closed_w + '`'} | "
+                   f"{_md(m.counterpart)} | {m.locality} | {_code(m.closed_z)} | "
+                   f"{'—' if m.closed_w == 'none' else _code(m.closed_w)} | "
                    f"{_md(m.rank_text)} |")
     return "\n".join(out)
 
