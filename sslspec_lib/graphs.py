@@ -388,7 +388,7 @@ class NNGraph(NamedTuple):
 def nnclr_graph(Z: Any, n_views: int = 2, *, k: int = 1, support: Any = None,
                 exclude_sample: bool = True, metric: str = "euclidean",
                 return_details: bool = False) -> Any:
-    r"""Relation matrix that NNCLR (``k = 1``) or MeanShift (``k > 1``) induces on a batch (R12).
+    r"""NNCLR (``k = 1``) / MeanShift (``k > 1``) relation matrix on a batch (R12).
 
     Rows are sample-major (row ``i*V + v`` is view ``v`` of sample ``i``).
     For row :math:`r = (i, v)` let :math:`t(r) = (i, v + 1 \bmod V)` be its
@@ -463,11 +463,13 @@ def nnclr_graph(Z: Any, n_views: int = 2, *, k: int = 1, support: Any = None,
         in_support = torch.ones(n, dtype=torch.bool)
     else:
         s = torch.as_tensor(np.asarray(support))
-        if s.ndim != 1 or s.numel() == 0 or s.is_floating_point() or s.dtype == torch.bool:
+        if (s.ndim != 1 or s.numel() == 0 or s.is_floating_point()
+                or s.dtype == torch.bool):
             raise ValueError(f"The 'support' parameter of {f} must be a non-empty 1-d "
                              f"array of row indices. Got {support!r} instead.")
         s = s.to(torch.long)
-        if bool((s < 0).any()) or bool((s >= n).any()) or s.unique().numel() != s.numel():
+        if (bool((s < 0).any()) or bool((s >= n).any())
+                or s.unique().numel() != s.numel()):
             raise ValueError(f"The 'support' parameter of {f} must hold distinct row "
                              f"indices in [0, {n}). Got {s.tolist()} instead.")
         in_support = torch.zeros(n, dtype=torch.bool)
@@ -523,13 +525,14 @@ class Alternation(NamedTuple):
 
 def nnclr_alternation(Z0: Any, solve: Any, n_views: int = 2, *, max_steps: int = 50,
                       **graph_kw: Any) -> Alternation:
-    r"""Alternate "build :math:`G` from :math:`Z`" and "minimise the loss for that :math:`G`" (R12).
+    r"""Alternate "build G from Z" and "minimise the loss for that G" (R12).
 
     :math:`G_t = G(Z_t)` (:func:`nnclr_graph`), :math:`Z_{t+1} = \text{solve}(G_t)`,
     until the neighbour sets of some :math:`Z_t` repeat those of an earlier
     :math:`Z_s`: then :math:`G_t = G_s` and, ``solve`` being deterministic,
     the sequence of graphs is periodic from :math:`s` on with period
-    :math:`t - s` (a fixed point :math:`G^\star = G(Z^\star(G^\star))` when the period is 1).
+    :math:`t - s` (a fixed point :math:`G^\star = G(Z^\star(G^\star))` when the
+    period is 1).
     There are finitely many graphs, so the sequence always ends in a cycle;
     ``max_steps`` only bounds the cost.  Neighbour sets are compared as
     integers, never as floats.
@@ -570,7 +573,8 @@ def nnclr_alternation(Z0: Any, solve: Any, n_views: int = 2, *, max_steps: int =
         key = key_of(gs[-1])
         if key in seen:
             period = t - seen[key]
-            return Alternation(Zs, gs, "fixed point" if period == 1 else "cycle", t, period)
+            status = "fixed point" if period == 1 else "cycle"
+            return Alternation(Zs, gs, status, t, period)
         seen[key] = t
     return Alternation(Zs, gs, "max_steps", max_steps, 0)
 

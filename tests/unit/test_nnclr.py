@@ -21,7 +21,8 @@ def brute_force(Z, k, exclude_sample, V=2):
 
 @pytest.mark.parametrize("k,exclude", [(1, True), (3, True), (2, False), (4, False)])
 def test_nnclr_graph_matches_definition(k, exclude):
-    Z = torch.randn(14, 3, generator=torch.Generator().manual_seed(k), dtype=torch.float64)
+    Z = torch.randn(14, 3, generator=torch.Generator().manual_seed(k),
+                     dtype=torch.float64)
     det = graphs.nnclr_graph(Z, 2, k=k, exclude_sample=exclude, return_details=True)
     A = brute_force(Z, k, exclude)
     assert torch.equal(det.A, A)
@@ -31,7 +32,8 @@ def test_nnclr_graph_matches_definition(k, exclude):
 
 
 def test_meanshift_k1_with_target_is_augmentation_graph():
-    Z = torch.randn(10, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    Z = torch.randn(10, 2, generator=torch.Generator().manual_seed(0),
+                     dtype=torch.float64)
     assert torch.equal(graphs.nnclr_graph(Z, 2, k=1, exclude_sample=False),
                        graphs.augmentation_graph(5, 2))
 
@@ -44,7 +46,8 @@ def test_nnclr_graph_ties_by_index_and_zero_margin():
 
 
 def test_nnclr_graph_rotation_invariant_and_cosine():
-    Z = torch.randn(12, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    Z = torch.randn(12, 3, generator=torch.Generator().manual_seed(1),
+                     dtype=torch.float64)
     Q, _ = torch.linalg.qr(torch.randn(3, 3, generator=torch.Generator().manual_seed(2),
                                        dtype=torch.float64))
     assert torch.equal(graphs.nnclr_graph(Z, 2, k=2), graphs.nnclr_graph(Z @ Q, 2, k=2))
@@ -53,7 +56,8 @@ def test_nnclr_graph_rotation_invariant_and_cosine():
 
 
 def test_nnclr_graph_support_restricts_candidates():
-    Z = torch.randn(12, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    Z = torch.randn(12, 2, generator=torch.Generator().manual_seed(3),
+                     dtype=torch.float64)
     det = graphs.nnclr_graph(Z, 2, support=[4, 5, 6, 7], return_details=True)
     assert set(det.neighbours.flatten().tolist()) <= {4, 5, 6, 7}
 
@@ -66,7 +70,8 @@ def test_nnclr_graph_support_restricts_candidates():
     (dict(support=[0.5]), r"non-empty 1-d array of row indices"),
 ])
 def test_nnclr_graph_bad_inputs(kwargs, match):
-    Z = torch.randn(12, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    Z = torch.randn(12, 2, generator=torch.Generator().manual_seed(4),
+                     dtype=torch.float64)
     with pytest.raises(ValueError, match=match):
         graphs.nnclr_graph(Z, **kwargs)
 
@@ -79,7 +84,8 @@ def test_nnclr_graph_cosine_zero_row():
 
 
 def test_alternation_detects_fixed_point_and_cycle():
-    Z = torch.randn(12, 2, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    Z = torch.randn(12, 2, generator=torch.Generator().manual_seed(5),
+                     dtype=torch.float64)
     # a constant solver: the graph of its output is a fixed point after one step
     alt = graphs.nnclr_alternation(Z, lambda G: Z, 2)
     assert alt.status == "fixed point" and alt.period == 1 and alt.steps == 1
@@ -96,7 +102,8 @@ def test_alternation_detects_fixed_point_and_cycle():
 
 
 def test_alternation_with_spectral_contrastive_steps_are_minimisers():
-    Z = torch.randn(16, 2, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    Z = torch.randn(16, 2, generator=torch.Generator().manual_seed(6),
+                     dtype=torch.float64)
     alt = graphs.nnclr_alternation(
         Z, lambda G: closed_form.spectral_contrastive_optimum(G, 16), 2, k=2,
         exclude_sample=False)
@@ -115,8 +122,9 @@ def test_alternation_bad_inputs():
 
 
 def test_trained_gram_check_catches_a_wrong_closed_form():
-    # The chapter's check: trained Z Z^T within m_2 / 8 of the closed form. A wrong closed
-    # form (a rank-3 truncation instead of K = N) must fail it; the right one must pass.
+    # The chapter's check: trained Z Z^T within m_2 / 8 of the closed form. A wrong
+    # closed form (a rank-3 truncation instead of K = N) must fail it; the right one
+    # must pass.
     from sslspec_lib import losses, train
     for seed in range(7, 60):  # the first instance whose decisions are far from ties
         Z0 = torch.randn(16, 2, generator=torch.Generator().manual_seed(seed),
@@ -124,7 +132,8 @@ def test_trained_gram_check_catches_a_wrong_closed_form():
         G = graphs.nnclr_graph(Z0, 2, k=2, exclude_sample=False)
         n = G.shape[0]
         Z_cf = closed_form.spectral_contrastive_optimum(G, n)
-        nxt = graphs.nnclr_graph(Z_cf, 2, k=2, exclude_sample=False, return_details=True)
+        nxt = graphs.nnclr_graph(Z_cf, 2, k=2, exclude_sample=False,
+                                 return_details=True)
         rows = torch.arange(n)
         tgt = (rows // 2) * 2 + (rows % 2 + 1) % 2
         d_k = (Z_cf[tgt] - Z_cf[nxt.neighbours[:, -1]]).norm(dim=1)
@@ -133,8 +142,9 @@ def test_trained_gram_check_catches_a_wrong_closed_form():
         if m2 > 1e-3:
             break
     assert m2 > 1e-3
-    Z_tr, _ = train.train_free(lambda Z: losses.spectral_contrastive(Z, G), n, n, seed=1,
-                               gtol=1e-9, max_iter=3000, require_convergence=False)
+    Z_tr, _ = train.train_free(lambda Z: losses.spectral_contrastive(Z, G), n, n,
+                               seed=1, gtol=1e-9, max_iter=3000,
+                               require_convergence=False)
     err = lambda Zc: float((Z_tr @ Z_tr.T - Zc @ Zc.T).abs().max())
     assert err(Z_cf) < m2 / 8
     import warnings
