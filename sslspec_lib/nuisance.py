@@ -87,10 +87,10 @@ def nuisance_graph(attribute: Any, *, normalize: bool = True,
                    device: torch.device | str | None = None) -> torch.Tensor:
     r"""Relation matrix of a nuisance attribute: rows that share it are positive pairs (R17).
 
-    .. math:: G_{ij} = \frac{1[a_i = a_j]}{\bar d}\quad (i \ne j), \qquad G_{ii} = 0,
+    .. math:: G_{ij} = \frac{1[a_i = a_j]}{\delta}\quad (i \ne j), \qquad G_{ii} = 0,
 
-    with :math:`\bar d` the mean degree of the unscaled graph
-    (``normalize=True``) or :math:`\bar d = 1` (``normalize=False``, the plain
+    with :math:`\delta` the mean degree of the unscaled graph
+    (``normalize=True``) or :math:`\delta = 1` (``normalize=False``, the plain
     :func:`sslspec_lib.graphs.label_graph` of the attribute).  Scaled, the
     graph has mean degree 1 like the pair graph of two views, so an
     invariance weight :math:`\alpha` means the same thing for both.  For

@@ -331,7 +331,7 @@ def lpp(X: Any, G: Any, K: int, *, constraint: str = "degree") -> torch.Tensor:
         G = G.to(dtype=X.dtype, device=X.device)
         A = X.T @ laplacian(G) @ X
         deg = G.sum(dim=1)
-    else:  # sparse: X^T L X = X^T (d * X - G X), O(nnz * d)
+    else:  # sparse: X^T L X = X^T (deg * X - G X), O(nnz * d), d = X.shape[1]
         Xn = X.detach().cpu().to(torch.float64).numpy()
         d_np = np.asarray(G.sum(axis=1)).ravel()
         deg = torch.as_tensor(d_np, dtype=X.dtype, device=X.device)
