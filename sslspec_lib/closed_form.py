@@ -642,14 +642,14 @@ def vicreg_linear_optimum(X: Any, G: Any, K: int, alpha: float, *,
 
     Parameters
     ----------
-    X : (N, D) array_like, with :math:`\Sigma` of full rank D.
+    X : (N, d) array_like, with :math:`\Sigma` of full rank d.
     G : (N, N) array_like
-    K : int, 1 <= K <= D
+    K : int, 1 <= K <= d
     alpha : float > 0
 
     Returns
     -------
-    W : torch.Tensor, shape (D, K)
+    W : torch.Tensor, shape (d, K)
 
     Raises
     ------
@@ -686,7 +686,7 @@ def vicreg_hinge_linear_optimum(X: Any, G: Any, K: int, alpha: float, *, eps: fl
     therefore the nonparametric one with the Laplacian's eigenvalues on
     :math:`\mathbf 1^\perp` replaced by the eigenvalues :math:`\mu_k` of
     :math:`M` (the invariant directions of :math:`\mathbf 1^\perp` by
-    :math:`\mathbb R^D`), and the diagonal prediction carries over:
+    :math:`\mathbb R^d`), and the diagonal prediction carries over:
 
     .. math:: W = \Sigma^{-1/2}V_K\operatorname{diag}(\sqrt c),
 
@@ -698,15 +698,15 @@ def vicreg_hinge_linear_optimum(X: Any, G: Any, K: int, alpha: float, *, eps: fl
 
     Parameters
     ----------
-    X : (N, D) array_like, :math:`\Sigma` invertible
+    X : (N, d) array_like, :math:`\Sigma` invertible
     G : (N, N) relation matrix (dense or sparse)
-    K : int, 1 <= K <= D
+    K : int, 1 <= K <= d
     alpha, eps, unbiased, return_details : as :func:`vicreg_hinge_optimum`
         (``rho = N/(N-1)`` with ``unbiased``).
 
     Returns
     -------
-    W : torch.Tensor, shape (D, K); with ``return_details`` also a
+    W : torch.Tensor, shape (d, K); with ``return_details`` also a
     :class:`Details` (``eigenvalues`` the kept :math:`\mu_k`, ``c``, ``loss``
     the per-direction sum).
 

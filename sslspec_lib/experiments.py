@@ -287,9 +287,9 @@ def pca_front_end(X_fit: Any, *others: Any, n_components: int) -> tuple[torch.Te
 
     Parameters
     ----------
-    X_fit : (N, D) array_like
-    *others : (M_i, D) array_like, projected with the same mean and axes
-    n_components : int, 1 <= n_components <= min(N, D)
+    X_fit : (N, d) array_like
+    *others : (M_i, d) array_like, projected with the same mean and axes
+    n_components : int, 1 <= n_components <= min(N, d)
 
     Returns
     -------
@@ -412,7 +412,7 @@ def low_data_probe(X: Any, y: Any, seed: int, *, n_labels: tuple[int, ...] = (2,
 
     1. Draw a pool of ``pool_per_class`` rows of each class (seed ``seed``);
        every other row is a test row.  Front end: :func:`pca_front_end`
-       fitted on the pool (``n_components`` axes, :math:`K = D`).
+       fitted on the pool (``n_components`` axes, :math:`K = d`).
     2. :math:`G` is the label graph of the pool (the aligned relation
        matrix; :math:`m` = ``pool_per_class``).  Fitted on the pool: linear
        VICReg (:func:`sslspec_lib.closed_form.vicreg_linear_optimum`) at
@@ -673,10 +673,10 @@ def low_data_front_end(X_fit: Any, *others: Any, kind: str = "pca",
 
     Parameters
     ----------
-    X_fit : (N, D) array_like
-    *others : (M_i, D) array_like
+    X_fit : (N, d) array_like
+    *others : (M_i, d) array_like
     kind : {"pca", "pca_whitened", "standardised"}
-    n_components : int, 1 <= n_components <= min(N, D), for the PCA kinds
+    n_components : int, 1 <= n_components <= min(N, d), for the PCA kinds
 
     Returns
     -------
@@ -737,8 +737,8 @@ def discriminant_ratios(X: Any, y: Any) -> torch.Tensor:
 
     Parameters
     ----------
-    X : (N, D) array_like, :math:`S_w` of full rank D
-    y : (N,) array_like of int, at least 2 classes, C - 1 <= D
+    X : (N, d) array_like, :math:`S_w` of full rank d
+    y : (N,) array_like of int, at least 2 classes, C - 1 <= d
 
     Returns
     -------
@@ -747,7 +747,7 @@ def discriminant_ratios(X: Any, y: Any) -> torch.Tensor:
     Raises
     ------
     ValueError
-        On invalid input, fewer than 2 classes, more classes than D + 1, or
+        On invalid input, fewer than 2 classes, more classes than d + 1, or
         a singular :math:`S_w`.
     """
     f = "discriminant_ratios"
@@ -759,7 +759,7 @@ def discriminant_ratios(X: Any, y: Any) -> torch.Tensor:
     classes, codes = np.unique(yy, return_inverse=True)
     C = len(classes)
     if C < 2 or C - 1 > Xf.shape[1]:
-        raise ValueError(f"{f} needs 2 <= number of classes <= D + 1 = {Xf.shape[1] + 1}: "
+        raise ValueError(f"{f} needs 2 <= number of classes <= d + 1 = {Xf.shape[1] + 1}: "
                          f"got {C}.")
     n = Xf.shape[0]
     onehot = torch.zeros(n, C, dtype=Xf.dtype, device=Xf.device)
@@ -785,19 +785,19 @@ def _label_graph_csr(y: np.ndarray) -> Any:
     return sps.csr_matrix(same)
 
 
-def _low_data_K(K: Any, D: int, C: int, func: str) -> int:
-    if K == "D":
-        return D
+def _low_data_K(K: Any, d: int, C: int, func: str) -> int:
+    if K == "d":
+        return d
     if K == "C-1":
         return C - 1
-    if isinstance(K, Integral) and not isinstance(K, bool) and 1 <= K <= D:
+    if isinstance(K, Integral) and not isinstance(K, bool) and 1 <= K <= d:
         return int(K)
-    raise ValueError(f"The 'K' parameter of {func} must be 'D', 'C-1' or an int in the "
-                     f"range [1, {D}]. Got {K!r} instead.")
+    raise ValueError(f"The 'K' parameter of {func} must be 'd' (the input dimension), 'C-1' "
+                     f"or an int in the range [1, {d}]. Got {K!r} instead.")
 
 
 def low_data_protocol(X: Any, y: Any, seed: int, *, front_end: str = "pca",
-                      K: Any = "D", n_labels: tuple[int, ...] = (2, 5, 10, 50),
+                      K: Any = "d", n_labels: tuple[int, ...] = (2, 5, 10, 50),
                       alpha_ms: tuple[float, ...] = (0.25, 2.0, 8.0),
                       pool_per_class: int = 100, n_components: int | None = 30,
                       test_per_class: int | None = None) -> dict[str, float]:
@@ -813,17 +813,17 @@ def low_data_protocol(X: Any, y: Any, seed: int, *, front_end: str = "pca",
     2. :math:`G` the label graph of the pool, :math:`m` =
        ``pool_per_class``; linear VICReg at :math:`\alpha = a/m` for ``a`` in
        ``alpha_ms`` and the linear spectral contrastive loss with ``K``
-       output columns (``"D"``: the front end's width, ``"C-1"``, or an
+       output columns (``"d"``: the front end's width :math:`d`, ``"C-1"``, or an
        int), Fisher's LDA of the pool with :math:`C - 1` columns; columns the
        closed form sets to zero are dropped;
     3. the probe (:func:`probe_accuracy`) trained on ``n`` labelled pool rows
        per class (seed ``seed + 1``, the same rows for every method) for each
        ``n`` in ``n_labels``.
 
-    With ``front_end="pca"`` and ``K="D"`` the accuracies equal
+    With ``front_end="pca"`` and ``K="d"`` the accuracies equal
     :func:`low_data_probe`'s, except VICReg's for :math:`\alpha m < 1`: there
     the eigenvalue :math:`\mu = m` of :math:`M` has multiplicity
-    :math:`D - C + 1`, any rotation of that block is optimal, and the probe
+    :math:`d - C + 1`, any rotation of that block is optimal, and the probe
     (not rotation invariant) sees whichever basis the eigensolver returns,
     which depends on rounding (here the label graph is passed as a SciPy CSR
     matrix, :func:`low_data_probe` passes it dense).
@@ -836,7 +836,7 @@ def low_data_protocol(X: Any, y: Any, seed: int, *, front_end: str = "pca",
         (kept columns); ``"fisher_gap_<method>"``, the sine of the largest
         principal angle between the method's kept representation of the pool
         and LDA's (:func:`sslspec_lib.metrics.subspace_gap`, 1 when the
-        ranks differ); ``"D"``, ``"K"``; ``"rho_max"``, ``"rho_min"``
+        ranks differ); ``"d"`` (the input dimension), ``"K"``; ``"rho_max"``, ``"rho_min"``
         (:func:`discriminant_ratios` of the pool).
 
     Raises
@@ -866,15 +866,15 @@ def low_data_protocol(X: Any, y: Any, seed: int, *, front_end: str = "pca",
                                 n_components=None if front_end == "standardised"
                                 else n_components)
     yp, yt = yy[pool], yy[test]
-    C, D = len(np.unique(yp)), Xp.shape[1]
-    KK = _low_data_K(K, D, C, f)
+    C, d = len(np.unique(yp)), Xp.shape[1]
+    KK = _low_data_K(K, d, C, f)
     # The label graph as CSR: the closed forms accept it and skip dense N x N work.
     G = _label_graph_csr(yp)
     W_lda = spectral.lda(Xp, yp, C - 1)
-    Ws: dict[str, torch.Tensor] = {"raw": torch.eye(D, dtype=Xp.dtype, device=Xp.device),
+    Ws: dict[str, torch.Tensor] = {"raw": torch.eye(d, dtype=Xp.dtype, device=Xp.device),
                                    "lda": W_lda}
     rho = discriminant_ratios(Xp, yp)
-    out: dict[str, float] = {"D": float(D), "K": float(KK), "rho_max": float(rho[0]),
+    out: dict[str, float] = {"d": float(d), "K": float(KK), "rho_max": float(rho[0]),
                              "rho_min": float(rho[-1])}
     W_sc, det = closed_form.spectral_contrastive_linear_optimum(Xp, G, KK,
                                                                 return_details=True)
@@ -925,7 +925,7 @@ def low_data_mixture(seed: int, *, n_classes: int = 4, separation: float = 2.5,
 
     The protocol is :func:`low_data_protocol` with the standardised
     coordinates as front end (a diagonal scaling, which keeps that span) and
-    ``K = D``.
+    ``K = d``.
 
     Returns
     -------
@@ -967,7 +967,7 @@ def low_data_mixture(seed: int, *, n_classes: int = 4, separation: float = 2.5,
     X = np.hstack([mu[y] + rng.standard_normal((len(y), C - 1)),
                    nu[a] + rng.standard_normal((len(y), dim_nuisance))])
     X = torch.as_tensor(X, dtype=torch.float64)
-    out = low_data_protocol(X, y, seed, front_end="standardised", K="D",
+    out = low_data_protocol(X, y, seed, front_end="standardised", K="d",
                             n_labels=n_labels, alpha_ms=alpha_ms,
                             pool_per_class=pool_per_class)
     out["rho_population"] = separation ** 2 / (C - 1)
@@ -976,13 +976,13 @@ def low_data_mixture(seed: int, *, n_classes: int = 4, separation: float = 2.5,
     (Xp,) = low_data_front_end(X[torch.as_tensor(pool)], kind="standardised")
     yp = y[pool]
     G = _label_graph_csr(yp)
-    D = Xp.shape[1]
-    truth = torch.eye(D, dtype=Xp.dtype, device=Xp.device)[:, :C - 1]
+    d = Xp.shape[1]
+    truth = torch.eye(d, dtype=Xp.dtype, device=Xp.device)[:, :C - 1]
     Ws = {"lda": spectral.lda(Xp, yp, C - 1)}
-    W_sc, det = closed_form.spectral_contrastive_linear_optimum(Xp, G, D, return_details=True)
+    W_sc, det = closed_form.spectral_contrastive_linear_optimum(Xp, G, d, return_details=True)
     Ws["spectral_contrastive"] = W_sc[:, det.c > 0]
     for am in alpha_ms:
-        W, det = closed_form.vicreg_linear_optimum(Xp, G, D, am / pool_per_class,
+        W, det = closed_form.vicreg_linear_optimum(Xp, G, d, am / pool_per_class,
                                                    return_details=True)
         Ws[f"vicreg_am{am:g}"] = W[:, det.c > 0]
     for name, W in Ws.items():

@@ -87,10 +87,10 @@ def nuisance_graph(attribute: Any, *, normalize: bool = True,
                    device: torch.device | str | None = None) -> torch.Tensor:
     r"""Relation matrix of a nuisance attribute: rows that share it are positive pairs (R17).
 
-    .. math:: G_{ij} = \frac{1[a_i = a_j]}{\bar d}\quad (i \ne j), \qquad G_{ii} = 0,
+    .. math:: G_{ij} = \frac{1[a_i = a_j]}{\delta}\quad (i \ne j), \qquad G_{ii} = 0,
 
-    with :math:`\bar d` the mean degree of the unscaled graph
-    (``normalize=True``) or :math:`\bar d = 1` (``normalize=False``, the plain
+    with :math:`\delta` the mean degree of the unscaled graph
+    (``normalize=True``) or :math:`\delta = 1` (``normalize=False``, the plain
     :func:`sslspec_lib.graphs.label_graph` of the attribute).  Scaled, the
     graph has mean degree 1 like the pair graph of two views, so an
     invariance weight :math:`\alpha` means the same thing for both.  For
@@ -271,7 +271,7 @@ def linear_encoder(method: str, X: Any, G: Any, K: int, *,
 
     Returns
     -------
-    W : (D, K) float64 tensor
+    W : (d, K) float64 tensor
     """
     f = "linear_encoder"
     if method not in METHODS:
@@ -306,9 +306,9 @@ def vicreg_linear_draw(X: Any, G: Any, K: int, alpha: float, *, seed: int,
 
     Parameters
     ----------
-    X : (N, D) array_like, covariance of full rank
+    X : (N, d) array_like, covariance of full rank
     G : (N, N) relation matrix
-    K : int, 1 <= K <= D
+    K : int, 1 <= K <= d
     alpha : float > 0
     seed : int >= 0
     rtol : float > 0
@@ -316,7 +316,7 @@ def vicreg_linear_draw(X: Any, G: Any, K: int, alpha: float, *, seed: int,
 
     Returns
     -------
-    W : (D, K) float64 tensor, :math:`C(XW) = \operatorname{diag}(c)`.
+    W : (d, K) float64 tensor, :math:`C(XW) = \operatorname{diag}(c)`.
     """
     f = "vicreg_linear_draw"
     X = _v.check_matrix(X, "X", f)
@@ -364,7 +364,7 @@ def trained_encoder(loss: str, X: Any, G: Any, K: int, *, seed: int, max_iter: i
 
     Returns
     -------
-    W : (D, K) float64 tensor, history : :class:`sslspec_lib.train.History`
+    W : (d, K) float64 tensor, history : :class:`sslspec_lib.train.History`
     """
     f = "trained_encoder"
     if loss not in TRAINED:
@@ -451,7 +451,7 @@ def misaligned_trial(seed: int, *, source: str = "digits", kind: str = "shift",
        ``alpha`` (:func:`vicreg_linear_draw` when ``draw_ties``, a uniform
        draw among the minimisers; the eigen-solver's pick otherwise), the
        spectral contrastive and the CCA closed forms, all with ``K``
-       outputs (``K = D``, the input dimension, by default);
+       outputs (``K = d``, the input dimension, by default);
     3. measure the book's linear probe
        (:func:`sslspec_lib.experiments.probe_accuracy`) trained on the
        training rows' features and labels, tested on the test rows.
@@ -482,8 +482,8 @@ def misaligned_trial(seed: int, *, source: str = "digits", kind: str = "shift",
     Xtr, ytr, atr, Xte, yte, ate = misaligned_split(
         seed, source=source, kind=kind, n_train=n_train, n_test=n_test, n_groups=n_groups,
         n_components=n_components, **source_kw)
-    D = Xtr.shape[1]
-    K = D if K is None else _v.check_int(K, "K", f, 1, D)
+    d = Xtr.shape[1]
+    K = d if K is None else _v.check_int(K, "K", f, 1, d)
     G = nuisance_graph(atr)
     Xc = Xtr - Xtr.mean(dim=0, keepdim=True)
     S_isqrt = inv_sqrt_psd(Xc.T @ Xc / Xtr.shape[0], "The covariance X^T H X / N", f)
@@ -497,7 +497,7 @@ def misaligned_trial(seed: int, *, source: str = "digits", kind: str = "shift",
                                           linear_encoder("vicreg", Xtr, G, K, alpha=al))
         for m in ("spectral_contrastive", "cca"):
             encoders[m] = linear_encoder(m, Xtr, G, K)
-        W_lda = spectral.lda(Xtr, ytr, min(n_classes - 1, D))
+        W_lda = spectral.lda(Xtr, ytr, min(n_classes - 1, d))
     F_white = _standardised(Xtr @ S_isqrt, Xte @ S_isqrt)
     out: dict[str, float] = {
         "cond": float(torch.linalg.cond(Xc.T @ Xc)),
@@ -608,7 +608,7 @@ def misaligned_protocol_trial(seed: int, *, kind: str = "shift", n_train: int = 
     r"""One draw of the misaligned experiment on digits, with the probe trained in several ways (R17).
 
     The encoders are those of :func:`misaligned_trial` with the same
-    ``seed`` (same rows, same split, same draw in VICReg's tie, ``K = D``):
+    ``seed`` (same rows, same split, same draw in VICReg's tie, ``K = d``):
     fitted on the nuisance-carrying training images with their
     :func:`nuisance_graph`.  Only the linear probe
     (:func:`sslspec_lib.experiments.probe_accuracy`) changes, by
@@ -666,29 +666,29 @@ def misaligned_protocol_trial(seed: int, *, kind: str = "shift", n_train: int = 
     G = nuisance_graph(atr)
     Xc = Xtr - Xtr.mean(dim=0, keepdim=True)
     S_isqrt = inv_sqrt_psd(Xc.T @ Xc / Xtr.shape[0], "The covariance X^T H X / N", f)
-    D = Xtr.shape[1]
-    encoders: dict[str, torch.Tensor] = {"raw": torch.eye(D, dtype=X.dtype),
+    d = Xtr.shape[1]
+    encoders: dict[str, torch.Tensor] = {"raw": torch.eye(d, dtype=X.dtype),
                                          "whitened": S_isqrt}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # ties are drawn or stated
         for al in alphas:
-            encoders[f"vicreg@{al:g}"] = vicreg_linear_draw(Xtr, G, D, al, seed=seed + 4)
+            encoders[f"vicreg@{al:g}"] = vicreg_linear_draw(Xtr, G, d, al, seed=seed + 4)
         for m in ("spectral_contrastive", "cca"):
-            encoders[m] = linear_encoder(m, Xtr, G, D)
+            encoders[m] = linear_encoder(m, Xtr, G, d)
     n_classes = len(torch.unique(ytr))
     out: dict[str, float] = {}
     for p in protocols:
         if p == "nuisance":
             Ptr, Pytr, Pte, Pyte = Xtr, ytr, X[te], y[te]
         elif p == "all_views":
-            Ptr = X_views[tr].reshape(-1, D)
+            Ptr = X_views[tr].reshape(-1, d)
             Pytr = ytr.repeat_interleave(n_groups)
             Pte, Pyte = X[te], y[te]
         else:
             Ptr, Pytr, Pte, Pyte = X_clean[tr], ytr, X_clean[te], y[te]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            W_lda = spectral.lda(Ptr, Pytr, min(n_classes - 1, D))
+            W_lda = spectral.lda(Ptr, Pytr, min(n_classes - 1, d))
         for name, W in {**encoders, "lda": W_lda}.items():
             out[f"{p}:{name}"] = experiments.probe_accuracy(Ptr @ W, Pytr, Pte @ W, Pyte)
     return out
@@ -700,7 +700,7 @@ def method_views(X_train: Any, y_train: Any, a_train: Any, X_show: Any, *,
     r"""Two-dimensional views of what each method keeps under a nuisance graph (R17).
 
     Every encoder is fitted on ``X_train`` with the :func:`nuisance_graph`
-    of ``a_train`` (``K = D``): linear VICReg at each ``alpha``
+    of ``a_train`` (``K = d``): linear VICReg at each ``alpha``
     (:func:`vicreg_linear_draw` with ``seed``), the spectral contrastive
     closed form (the global, SimCLR-like form), the CCA idealisation of
     Barlow Twins (:func:`linear_encoder` ``"cca"``, *not* the trained Barlow
@@ -723,12 +723,12 @@ def method_views(X_train: Any, y_train: Any, a_train: Any, X_show: Any, *,
 
     Parameters
     ----------
-    X_train : (n, D) array_like, covariance of full rank
+    X_train : (n, d) array_like, covariance of full rank
     y_train, a_train : (n,) int labels and nuisance values (equal group sizes)
-    X_show : (n_show, D) array_like, the rows to embed (e.g. test rows)
+    X_show : (n_show, d) array_like, the rows to embed (e.g. test rows)
     alphas : VICReg invariance weights, each > 0
     seed : int >= 0
-    n_pca : int in [1, D], default the number of nuisance groups
+    n_pca : int in [1, d], default the number of nuisance groups
     y_show, a_show : (n_show,) int, optional
         Labels and nuisance values of the shown rows (both or neither).
 
@@ -764,19 +764,19 @@ def method_views(X_train: Any, y_train: Any, a_train: Any, X_show: Any, *,
         raise ValueError(f"{f} needs both 'y_show' and 'a_show', or neither.")
     alphas = [_v.check_positive(a, "alphas", f) for a in alphas]
     seed = _v.check_int(seed, "seed", f, 0)
-    D = Xtr.shape[1]
+    d = Xtr.shape[1]
     n_groups = len(torch.unique(atr))
-    n_pca = _v.check_int(n_groups if n_pca is None else n_pca, "n_pca", f, 1, D)
+    n_pca = _v.check_int(n_groups if n_pca is None else n_pca, "n_pca", f, 1, d)
     G = nuisance_graph(atr)
     mean = Xtr.mean(dim=0, keepdim=True)
     encoders: dict[str, torch.Tensor] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         for al in alphas:
-            encoders[f"vicreg@{al:g}"] = vicreg_linear_draw(Xtr, G, D, al, seed=seed)
+            encoders[f"vicreg@{al:g}"] = vicreg_linear_draw(Xtr, G, d, al, seed=seed)
         for m in ("spectral_contrastive", "cca"):
-            encoders[m] = linear_encoder(m, Xtr, G, D)
-        encoders["lda"] = spectral.lda(Xtr, ytr, min(len(torch.unique(ytr)) - 1, D))
+            encoders[m] = linear_encoder(m, Xtr, G, d)
+        encoders["lda"] = spectral.lda(Xtr, ytr, min(len(torch.unique(ytr)) - 1, d))
     _, _, Vt = torch.linalg.svd(Xtr - mean, full_matrices=False)
     encoders["pca"] = Vt[:n_pca].T
     out: dict[str, dict[str, Any]] = {}

@@ -274,7 +274,7 @@ def laplacian_eigenmaps(G: Any, K: int, *, constraint: str = "degree") -> torch.
 def lpp(X: Any, G: Any, K: int, *, constraint: str = "degree") -> torch.Tensor:
     r"""Locality Preserving Projections, the linear Laplacian Eigenmaps (R6; :ref:`ch-laplacian-eigenmaps`).
 
-    .. math:: \min_{W \in \mathbb R^{D\times K}} \operatorname{tr}(W^\top X^\top L X W)
+    .. math:: \min_{W \in \mathbb R^{d\times K}} \operatorname{tr}(W^\top X^\top L X W)
               \quad\text{s.t.}\quad
               \begin{cases}
               W^\top X^\top D X W = I_K & \text{constraint="degree"}\\
@@ -290,15 +290,15 @@ def lpp(X: Any, G: Any, K: int, *, constraint: str = "degree") -> torch.Tensor:
 
     Parameters
     ----------
-    X : (N, D) array_like
+    X : (N, d) array_like
     G : (N, N) array_like or sparse matrix
         Relation matrix (symmetric, non-negative, finite).
-    K : int, 1 <= K <= D
+    K : int, 1 <= K <= d
     constraint : {"degree", "covariance"}, default "degree"
 
     Returns
     -------
-    W : torch.Tensor, shape (D, K)
+    W : torch.Tensor, shape (d, K)
         Columns by ascending eigenvalue, each column's largest-magnitude entry
         positive, :math:`W^\top B W = I`.
 
@@ -331,7 +331,7 @@ def lpp(X: Any, G: Any, K: int, *, constraint: str = "degree") -> torch.Tensor:
         G = G.to(dtype=X.dtype, device=X.device)
         A = X.T @ laplacian(G) @ X
         deg = G.sum(dim=1)
-    else:  # sparse: X^T L X = X^T (d * X - G X), O(nnz * D)
+    else:  # sparse: X^T L X = X^T (deg * X - G X), O(nnz * d), d = X.shape[1]
         Xn = X.detach().cpu().to(torch.float64).numpy()
         d_np = np.asarray(G.sum(axis=1)).ravel()
         deg = torch.as_tensor(d_np, dtype=X.dtype, device=X.device)
@@ -681,13 +681,13 @@ def lda(X: Any, y: Any, K: int) -> torch.Tensor:
 
     Parameters
     ----------
-    X : (N, D) array_like
+    X : (N, d) array_like
     y : (N,) array_like of class labels (at least 2 classes)
-    K : int, 1 <= K <= min(n_classes - 1, D)
+    K : int, 1 <= K <= min(n_classes - 1, d)
 
     Returns
     -------
-    W : torch.Tensor, shape (D, K)
+    W : torch.Tensor, shape (d, K)
         Columns by descending eigenvalue, each column's largest-magnitude entry
         positive, :math:`W^\top S_w W = I`.  Spans the same subspace as
         ``LinearDiscriminantAnalysis(solver="eigen").scalings_[:, :K]``

@@ -468,7 +468,7 @@ def train_whitened(loss: Callable[[torch.Tensor], torch.Tensor], n: int, K: int,
 def train_linear(loss: Callable[[torch.Tensor], torch.Tensor], X: Any, K: int, *,
                  seed: int = 0, init_scale: float = 1.0, **kw: Any
                  ) -> tuple[torch.Tensor, History]:
-    """Minimise ``loss(X @ W)`` over a linear map ``W`` (D x K).
+    """Minimise ``loss(X @ W)`` over a linear map ``W`` (d x K).
 
     ``X`` fixes dtype and device.  Returns the detached ``W`` and the history.
     """
@@ -724,7 +724,7 @@ def train_mlp_regularized(loss: Callable[[torch.Tensor], torch.Tensor], X: Any, 
     ----------
     loss : callable
         ``Z -> scalar tensor`` on the training rows' representation.
-    X : (N, D) array_like
+    X : (N, d) array_like
         Training inputs; fix dtype and device.
     K : int >= 1
     hidden : sequence of int

@@ -445,9 +445,9 @@ if importlib.util.find_spec("sslspec_lib.experiments") is not None:
         case("experiments.low_data_front_end", X8, kind="ica", id="low-front-end-kind",
              match=r"The 'kind' parameter of low_data_front_end must be one of"),
         case("experiments.discriminant_ratios", X8, [0] * 8, id="rho-one-class",
-             match=r"discriminant_ratios needs 2 <= number of classes <= D \+ 1"),
+             match=r"discriminant_ratios needs 2 <= number of classes <= d \+ 1"),
         case("experiments.low_data_protocol", X8, [0, 1] * 4, 0, K="C", id="low-protocol-K",
-             match=r"The 'K' parameter of low_data_protocol must be 'D', 'C-1' or an int"),
+             match=r"The 'K' parameter of low_data_protocol must be 'd' \(the input dimension\), 'C-1' or an int"),
         case("experiments.low_data_mixture", 0, separation=-1.0, id="low-mixture-sep",
              match=r"The 'separation' parameter of low_data_mixture must be a finite real"),
     ]

@@ -158,12 +158,12 @@ def test_ledger_status_and_tables(session):
 def test_verdicts_of_empirical_claims(session, capsys):
     checks.check("R17", "VICReg above spectral contrastive", 20.0, 1.0, sense="above",
                  quiet=True)
-    checks.verdict("R17", "alpha < alpha*, K = D", "holds under stated conditions")
+    checks.verdict("R17", "alpha < alpha*, K = d", "holds under stated conditions")
     assert capsys.readouterr().out == \
-        "[R17] alpha < alpha*, K = D: holds under stated conditions\n"
+        "[R17] alpha < alpha*, K = d: holds under stated conditions\n"
     rec = checks.records("unit")
     assert checks.result_status(rec) == \
-        "verdict: holds under stated conditions (alpha < alpha*, K = D)"
+        "verdict: holds under stated conditions (alpha < alpha*, K = d)"
     assert "| verdict | holds under stated conditions |" in checks.ledger_checks("unit")
     with pytest.raises(ValueError, match="outcome must be one of"):
         checks.verdict("R17", "x", "mostly holds")

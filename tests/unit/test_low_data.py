@@ -77,15 +77,15 @@ def test_discriminant_ratios_are_lda_rayleigh_quotients_and_affine_invariant():
 
 def test_vicreg_kept_rank_follows_the_alpha_m_window():
     # Label graph, C classes of m: VICReg keeps discriminant direction k iff
-    # alpha m < 1 + rho_k and the D - C + 1 others iff alpha m < 1.
+    # alpha m < 1 + rho_k and the d - C + 1 others iff alpha m < 1.
     X, y = blobs(n_per_class=25)
-    m, C, D = 25, 4, X.shape[1]
+    m, C, d = 25, 4, X.shape[1]
     rho = ex.discriminant_ratios(X, y)
     G = graphs.label_graph(y)
     for am in (0.5, 0.99, 1.01, 1.0 + 0.5 * float(rho[-1]), 1.0 + float(rho[1]) + 1e-3,
                2.0 + float(rho[0])):
-        _, det = closed_form.vicreg_linear_optimum(X, G, D, am / m, return_details=True)
-        predicted = int((rho > am - 1).sum()) + (D - C + 1 if am < 1 else 0)
+        _, det = closed_form.vicreg_linear_optimum(X, G, d, am / m, return_details=True)
+        predicted = int((rho > am - 1).sum()) + (d - C + 1 if am < 1 else 0)
         assert int((det.c > 0).sum()) == predicted, am
     # A wrong map mu = m / rho (instead of m / (1 + rho)) predicts other ranks.
     wrong = [int((rho > am).sum()) for am in (1.01, 1.0 + 0.5 * float(rho[-1]))]
@@ -95,7 +95,7 @@ def test_vicreg_kept_rank_follows_the_alpha_m_window():
 
 @pytest.mark.parametrize("call,match", [
     (lambda: ex.discriminant_ratios(torch.zeros(4, 2), [0, 0, 0, 0]),
-     r"discriminant_ratios needs 2 <= number of classes <= D \+ 1"),
+     r"discriminant_ratios needs 2 <= number of classes <= d \+ 1"),
     (lambda: ex.discriminant_ratios(torch.zeros(4, 2), [0, 1, 0]),
      r"X and y must have the same number of rows in discriminant_ratios"),
 ])
@@ -106,20 +106,20 @@ def test_discriminant_ratios_bad_input(call, match):
 
 # -- the protocol ------------------------------------------------------------------------
 
-def test_protocol_with_pca_and_K_D_reproduces_low_data_probe(digits):
+def test_protocol_with_pca_and_K_d_reproduces_low_data_probe(digits):
     Xd, yd = digits
     kw = dict(n_labels=(2,), alpha_ms=(0.25, 1.2), pool_per_class=40)
     a = ex.low_data_probe(Xd, yd, 3, n_components=20, **kw)
-    b = ex.low_data_protocol(Xd, yd, 3, front_end="pca", K="D", n_components=20, **kw)
+    b = ex.low_data_protocol(Xd, yd, 3, front_end="pca", K="d", n_components=20, **kw)
     for key, value in a.items():
         if key.startswith("vicreg_am0.25@"):
-            # Below alpha m = 1 with K = D the optimum is not unique (mu = m has
-            # multiplicity D - C + 1): the basis of that block, hence the probe's
+            # Below alpha m = 1 with K = d the optimum is not unique (mu = m has
+            # multiplicity d - C + 1): the basis of that block, hence the probe's
             # accuracy, depends on rounding (dense vs sparse G).
             continue
         assert b[key] == value, key
     assert b["rank_vicreg_am0.25"] == 20
-    assert b["D"] == 20 and b["K"] == 20 and b["rho_max"] >= b["rho_min"] > 0
+    assert b["d"] == 20 and b["K"] == 20 and b["rho_max"] >= b["rho_min"] > 0
 
 
 def test_protocol_K_C_minus_1_makes_small_and_large_alpha_identical(digits):
@@ -132,17 +132,17 @@ def test_protocol_K_C_minus_1_makes_small_and_large_alpha_identical(digits):
     assert out["spectral_contrastive@n2"] == out["lda@n2"]
 
 
-def test_protocol_K_D_small_alpha_keeps_everything(digits):
+def test_protocol_K_d_small_alpha_keeps_everything(digits):
     Xd, yd = digits
     out = ex.low_data_protocol(Xd, yd, 4, front_end="standardised", n_labels=(2,),
                                alpha_ms=(0.25, 1.2), pool_per_class=40)
-    assert out["rank_vicreg_am0.25"] == out["D"] and out["fisher_gap_vicreg_am0.25"] == 1.0
+    assert out["rank_vicreg_am0.25"] == out["d"] and out["fisher_gap_vicreg_am0.25"] == 1.0
     assert out["rank_vicreg_am1.2"] == 9
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(K="C"), r"The 'K' parameter of low_data_protocol must be 'D', 'C-1' or an int"),
-    (dict(K=0), r"The 'K' parameter of low_data_protocol must be 'D', 'C-1' or an int"),
+    (dict(K="C"), r"The 'K' parameter of low_data_protocol must be 'd' \(the input dimension\), 'C-1' or an int"),
+    (dict(K=0), r"The 'K' parameter of low_data_protocol must be 'd' \(the input dimension\), 'C-1' or an int"),
     (dict(front_end="ica"), r"The 'front_end' parameter of low_data_protocol must be one"),
     (dict(alpha_ms=(-1.0,)), r"The 'alpha_ms' parameter of low_data_protocol must be"),
 ])
@@ -158,7 +158,7 @@ def test_protocol_bad_input(kwargs, match):
 def test_mixture_known_answer():
     out = ex.low_data_mixture(5, n_labels=(2,), alpha_ms=(0.25, 1.2, 8.0))
     assert out["rho_population"] == pytest.approx(2.5 ** 2 / 3)
-    assert out["D"] == 15 and out["rank_vicreg_am1.2"] == 3 and out["rank_vicreg_am8"] == 0
+    assert out["d"] == 15 and out["rank_vicreg_am1.2"] == 3 and out["rank_vicreg_am8"] == 0
     # The kept span in the window is the pool's Fisher span, close to the true one;
     # the full-rank representation is not.
     assert out["fisher_gap_vicreg_am1.2"] < 1e-8

@@ -158,7 +158,7 @@ def test_bad_inputs(call, match):
 def test_misaligned_trial_input_gap_catches_a_wrong_encoder():
     r = nuisance.misaligned_trial(0, source="gaussian", n_train=60, n_test=60, n_groups=3,
                                   alphas=(0.1, 5.0), dim_signal=2, dim_nuisance=2)
-    # K = D and alpha < alpha*: the probe gets the whitened inputs up to rotation
+    # K = d and alpha < alpha*: the probe gets the whitened inputs up to rotation
     assert r["input_gap:vicreg@0.1"] < 1e3 * r["cond"] * 2.2e-16 * 120
     assert r["input_gap:cca"] < 1e3 * r["cond"] * 2.2e-16 * 120
     # alpha > alpha* keeps only nuisance directions: not the same inputs
