@@ -945,7 +945,9 @@ class PerViewHingeBracket:
     rank : int
         :math:`\operatorname{rank}(HZ)` at the explicit point.
     threshold : float
-        The smallest ``std_coeff`` for which the bracket is exact (``inf`` never).
+        The smallest ``std_coeff`` for which the bracket is exact.
+    n_collapsed : int
+        The number :math:`m` of zero columns of the explicit point.
     """
 
     lower: float
@@ -954,6 +956,7 @@ class PerViewHingeBracket:
     scale: float
     rank: int
     threshold: float
+    n_collapsed: int = 0
 
 
 def vicreg_hinge_per_view_optimum(n_samples: int, n_views: int, K: int, *,
@@ -981,12 +984,14 @@ def vicreg_hinge_per_view_optimum(n_samples: int, n_views: int, K: int, *,
       per-view covariance is :math:`I_K` (returned);
     * :math:`K > p`: with :math:`\varphi(S) = \frac{\lambda_v}{2K}(K\beta - S)
       + \frac{\lambda_c V}{K}\max(0, S^2/p - \beta S)`, the minimum lies in
-      :math:`[\min_{S}\varphi(S),\ u(x^\star)]`, where
-      :math:`u(x) = \lambda_v h(x) + \lambda_c V\frac{K - p}{p}x^2` is the
-      loss at the invariant :math:`Z` whose per-view covariance is :math:`x`
-      times the Gram matrix of a unit-norm tight frame of :math:`K` vectors
-      in :math:`\mathbb R^p` (harmonic frame), minimised over
-      :math:`x \in [0, \beta]` (returned).  If
+      :math:`[\min_{S}\varphi(S),\ \min_{m, x} u_m(x)]`, where
+      :math:`u_m(x) = \frac{\lambda_v}{K}\bigl(m\,h(0) + (K - m)h(x)\bigr)
+      + \frac{\lambda_c V}{K}\frac{(K - m)(K - m - p)}{p}x^2` is the loss
+      at the invariant :math:`Z` with :math:`m` zero columns whose other
+      :math:`K - m` columns have per-view covariance :math:`x` times the Gram
+      matrix of a unit-norm tight frame of :math:`K - m` vectors in
+      :math:`\mathbb R^p` (harmonic frame), minimised over
+      :math:`0 \le m \le K - p` and :math:`x \in [0, \beta]` (returned).  If
       :math:`\lambda_v \ge 2\lambda_c V\beta(2K/p - 1)` the two are equal:
       the minimum is :math:`\lambda_c V\beta^2(K - p)/p`, at :math:`x = \beta`,
       and every minimiser has :math:`\operatorname{rank}(HZ) = p = N' - 1`.
@@ -1034,31 +1039,39 @@ def vicreg_hinge_per_view_optimum(n_samples: int, n_views: int, K: int, *,
         Y = p ** 0.5 * U[:, :K]
         det = PerViewHingeBracket(0.0, 0.0, True, 1.0, K, 0.0)
     else:
-        A = (K / p) ** 0.5 * _harmonic_frame(p, K, **opts)  # unit columns, A A^T = (K/p) I
-        b = lam_c * V * (K - p) / p
         threshold = 2 * lam_c * V * beta * (2 * K / p - 1)
-        u = lambda x: lam_v * h(x) + b * x ** 2
-        if lam_v >= threshold:
-            x = beta
-        else:  # u is convex on [0, beta]: bisection on its derivative
-            lo, hi = 0.0, beta
-            for _ in range(200):
-                mid = (lo + hi) / 2
-                if -lam_v / (2 * math.sqrt(mid + eps)) + 2 * b * mid < 0:
-                    lo = mid
-                else:
-                    hi = mid
-            x = min((lo, hi, beta), key=u)
+        best = None
+        for m in range(K - p + 1):  # m zero columns, a tight frame on the other K - m
+            k = K - m
+            b = lam_c * V / K * k * (k - p) / p
+            u = lambda x, m=m, k=k, b=b: lam_v / K * (m * h(0.0) + k * h(x)) + b * x * x
+            if m == 0 and lam_v >= threshold:
+                x = beta
+            else:  # u is convex on [0, beta]: bisection on its derivative
+                lo, hi = 0.0, beta
+                for _ in range(200):
+                    mid = (lo + hi) / 2
+                    if -lam_v * k / (2 * K * math.sqrt(mid + eps)) + 2 * b * mid < 0:
+                        lo = mid
+                    else:
+                        hi = mid
+                x = min((lo, hi, beta), key=u)
+            if best is None or u(x) < best[0]:
+                best = (u(x), m, x)
+        upper, m, x = best
         S = min(max(p * (lam_v / (2 * lam_c * V) + beta) / 2 if lam_c > 0 else K * beta,
                     beta * p), K * beta)
         phi = lam_v / (2 * K) * (K * beta - S) \
             + lam_c * V / K * max(0.0, S * S / p - beta * S)
         exact = lam_v >= threshold
-        upper = u(x)
+        # unit columns, A A^T = ((K - m) / p) I (an orthonormal basis if K - m = p)
+        A = torch.eye(p, **opts) if K - m == p else \
+            ((K - m) / p) ** 0.5 * _harmonic_frame(p, K - m, **opts)
+        A = torch.cat([A, torch.zeros(p, m, **opts)], dim=1)
         Y = (p * x) ** 0.5 * U[:, :p] @ A
         det = PerViewHingeBracket(upper if exact else float(phi), float(upper), exact,
                                   float(x), p if x > 0 else 0,
-                                  threshold if lam_c > 0 else 0.0)
+                                  threshold if lam_c > 0 else 0.0, m)
     Z = Y.repeat_interleave(V, dim=0)
     if not return_details:
         return Z

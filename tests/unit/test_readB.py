@@ -19,7 +19,7 @@ def per_view_loss(n_s, V, K, **w):
 
 @pytest.mark.parametrize("n_s,V,K,lc", [(6, 2, 4, 1.0), (6, 2, 8, 1.0), (6, 2, 8, 5.0),
                                         (6, 2, 24, 1.0), (5, 3, 9, 1.0), (7, 2, 10, 1.0),
-                                        (6, 2, 8, 0.0)])
+                                        (6, 2, 8, 0.0), (6, 2, 8, 30.0)])
 def test_explicit_point_has_the_upper_value(n_s, V, K, lc):
     Z, det = closed_form.vicreg_hinge_per_view_optimum(n_s, V, K, return_details=True,
                                                        **{**REF, "cov_coeff": lc})
@@ -33,6 +33,7 @@ def test_explicit_point_has_the_upper_value(n_s, V, K, lc):
         assert det.exact and det.upper == 0.0 and det.rank == K
     else:
         assert det.rank == n_s - 1
+        assert det.n_collapsed == (K - n_s + 1 if lc == 30.0 else 0)
         C = losses.covariance(Z)
         assert int((torch.linalg.eigvalsh(C) > 1e-9).sum()) == n_s - 1
 
