@@ -924,3 +924,155 @@ def barlow_twins_two_view_optimum(n_samples: int, K: int, lambd: float, *,
         return za, zb
     ev = torch.cat([torch.full((p,), c_star, **opts), torch.zeros(K - p, **opts)])
     return za, zb, Details(ev, ev.clone(), lambd * K * (K - p) / (p + lambd * (K - p)))
+
+
+# -- VICReg hinge with per-view statistics on augmentation cliques (reference regime) --------
+
+@dataclass(frozen=True)
+class PerViewHingeBracket:
+    r"""The minimum of per-view hinge VICReg on cliques, bracketed (R11; :ref:`ch-vicreg-per-view`).
+
+    Attributes
+    ----------
+    lower : float
+        A lower bound on the minimum (a theorem, not a computation's output).
+    upper : float
+        The loss at the returned explicit point (an upper bound).
+    exact : bool
+        Whether ``lower == upper`` by the theorem (the weight condition holds).
+    scale : float
+        The per-view variance :math:`x` of every column at the explicit point.
+    rank : int
+        :math:`\operatorname{rank}(HZ)` at the explicit point.
+    threshold : float
+        The smallest ``std_coeff`` for which the bracket is exact.
+    n_collapsed : int
+        The number :math:`m` of zero columns of the explicit point.
+    """
+
+    lower: float
+    upper: float
+    exact: bool
+    scale: float
+    rank: int
+    threshold: float
+    n_collapsed: int = 0
+
+
+def vicreg_hinge_per_view_optimum(n_samples: int, n_views: int, K: int, *,
+                                  sim_coeff: float = 25.0, std_coeff: float = 25.0,
+                                  cov_coeff: float = 1.0, eps: float = 1e-4,
+                                  dtype: torch.dtype = torch.float64, device: Any = None,
+                                  return_details: bool = False) -> Any:
+    r"""Minimum of the reference hinge VICReg with per-view statistics on cliques (R11).
+
+    The loss is :func:`sslspec_lib.losses.vicreg_hinge` with
+    ``n_views=V`` (unbiased statistics) and
+    ``G = augmentation_graph(N', V)``, :math:`N = N'V`.  Put
+    :math:`p = N' - 1`, :math:`\beta = 1 - \epsilon`,
+    :math:`h(x) = \max(0, 1 - \sqrt{x + \epsilon})` and, for a PSD
+    :math:`K\times K` matrix :math:`C`,
+
+    .. math:: F(C) = \frac{\lambda_v}{K}\sum_k h(C_{kk})
+              + \frac{\lambda_c V}{K}\sum_{k\ne l} C_{kl}^2 .
+
+    Then (proved in :ref:`ch-vicreg-per-view`) :math:`\min\ell` is the minimum
+    of :math:`F` over PSD :math:`C` of rank at most :math:`p`, every minimiser
+    is invariant, and
+
+    * :math:`K \le p`: the minimum is 0, at the invariant :math:`Z` whose
+      per-view covariance is :math:`I_K` (returned);
+    * :math:`K > p`: with :math:`\varphi(S) = \frac{\lambda_v}{2K}(K\beta - S)
+      + \frac{\lambda_c V}{K}\max(0, S^2/p - \beta S)`, the minimum lies in
+      :math:`[\min_{S}\varphi(S),\ \min_{m, x} u_m(x)]`, where
+      :math:`u_m(x) = \frac{\lambda_v}{K}\bigl(m\,h(0) + (K - m)h(x)\bigr)
+      + \frac{\lambda_c V}{K}\frac{(K - m)(K - m - p)}{p}x^2` is the loss
+      at the invariant :math:`Z` with :math:`m` zero columns whose other
+      :math:`K - m` columns have per-view covariance :math:`x` times the Gram
+      matrix of a unit-norm tight frame of :math:`K - m` vectors in
+      :math:`\mathbb R^p` (harmonic frame), minimised over
+      :math:`0 \le m \le K - p` and :math:`x \in [0, \beta]` (returned).  If
+      :math:`\lambda_v \ge 2\lambda_c V\beta(2K/p - 1)` the two are equal:
+      the minimum is :math:`\lambda_c V\beta^2(K - p)/p`, at :math:`x = \beta`,
+      and every minimiser has :math:`\operatorname{rank}(HZ) = p = N' - 1`.
+
+    The invariance weight ``sim_coeff`` (> 0) does not enter: every
+    minimiser is invariant.
+
+    Parameters
+    ----------
+    n_samples : int >= 3
+        :math:`N'`, the number of groups (samples).
+    n_views : int >= 2
+        :math:`V`, rows per group; rows are sample-major (row ``i*V + v``).
+    K : int >= 1
+    sim_coeff : float > 0
+    std_coeff, cov_coeff : float >= 0
+    eps : float, 0 <= eps < 1
+    dtype, device : of the returned ``Z``.
+    return_details : bool
+        Also return a :class:`PerViewHingeBracket`.
+
+    Returns
+    -------
+    Z : torch.Tensor, shape (N' V, K), the explicit invariant point.
+    """
+    f = "vicreg_hinge_per_view_optimum"
+    n_s = _v.check_int(n_samples, "n_samples", f, 3)
+    V = _v.check_int(n_views, "n_views", f, 2)
+    K = _v.check_int(K, "K", f, 1)
+    lam_s = _v.check_positive(sim_coeff, "sim_coeff", f)
+    lam_v = _v.check_positive(std_coeff, "std_coeff", f, allow_zero=True)
+    lam_c = _v.check_positive(cov_coeff, "cov_coeff", f, allow_zero=True)
+    eps = _v.check_positive(eps, "eps", f, allow_zero=True)
+    if eps >= 1:
+        raise ValueError(f"The 'eps' parameter of {f} must be a finite real number "
+                         f"in [0, 1). Got {eps!r} instead.")
+    del lam_s  # validated; the minimum does not depend on it
+    p, beta = n_s - 1, 1.0 - eps
+    opts = dict(dtype=dtype, device=device)
+    # orthonormal basis of the centred vectors of R^{N'} (QR of the centring matrix)
+    H = torch.eye(n_s, **opts) - 1.0 / n_s
+    U = torch.linalg.qr(H[:, :p])[0]
+    h = lambda x: max(0.0, 1.0 - math.sqrt(x + eps))
+    if K <= p:
+        Y = p ** 0.5 * U[:, :K]
+        det = PerViewHingeBracket(0.0, 0.0, True, 1.0, K, 0.0)
+    else:
+        threshold = 2 * lam_c * V * beta * (2 * K / p - 1)
+        best = None
+        for m in range(K - p + 1):  # m zero columns, a tight frame on the other K - m
+            k = K - m
+            b = lam_c * V / K * k * (k - p) / p
+            u = lambda x, m=m, k=k, b=b: lam_v / K * (m * h(0.0) + k * h(x)) + b * x * x
+            if m == 0 and lam_v >= threshold:
+                x = beta
+            else:  # u is convex on [0, beta]: bisection on its derivative
+                lo, hi = 0.0, beta
+                for _ in range(200):
+                    mid = (lo + hi) / 2
+                    if -lam_v * k / (2 * K * math.sqrt(mid + eps)) + 2 * b * mid < 0:
+                        lo = mid
+                    else:
+                        hi = mid
+                x = min((lo, hi, beta), key=u)
+            if best is None or u(x) < best[0]:
+                best = (u(x), m, x)
+        upper, m, x = best
+        S = min(max(p * (lam_v / (2 * lam_c * V) + beta) / 2 if lam_c > 0 else K * beta,
+                    beta * p), K * beta)
+        phi = lam_v / (2 * K) * (K * beta - S) \
+            + lam_c * V / K * max(0.0, S * S / p - beta * S)
+        exact = lam_v >= threshold
+        # unit columns, A A^T = ((K - m) / p) I (an orthonormal basis if K - m = p)
+        A = torch.eye(p, **opts) if K - m == p else \
+            ((K - m) / p) ** 0.5 * _harmonic_frame(p, K - m, **opts)
+        A = torch.cat([A, torch.zeros(p, m, **opts)], dim=1)
+        Y = (p * x) ** 0.5 * U[:, :p] @ A
+        det = PerViewHingeBracket(upper if exact else float(phi), float(upper), exact,
+                                  float(x), p if x > 0 else 0,
+                                  threshold if lam_c > 0 else 0.0, m)
+    Z = Y.repeat_interleave(V, dim=0)
+    if not return_details:
+        return Z
+    return Z, det

@@ -523,3 +523,52 @@ def info_nce_negatives_only(Z: Any, G: Any, tau: float) -> torch.Tensor:
     terms = torch.nn.functional.softplus(lse_neg[:, None] - S)
     terms = terms.masked_fill(G == 0, 0.0)
     return (G * terms).sum() / Z.shape[0]
+
+
+# -- Smooth VICReg inside training loops: the relation matrix validated once -----------------
+
+def vicreg_fixed_graph(G: Any, alpha: float) -> Any:
+    r"""The smooth VICReg loss of :func:`vicreg` for one fixed ``G``, as a closure (R10).
+
+    .. math:: \ell(Z) = \frac{2\alpha}{N}\operatorname{tr}(Z^\top L Z)
+              + \|C(Z) - I_K\|_F^2, \qquad L = D - G,
+
+    which is :func:`vicreg` by R1 (:func:`invariance`'s ``"laplacian"``
+    form).  ``G`` and ``alpha`` are validated and :math:`L` is built once,
+    here; :func:`vicreg` does both at every call, which is most of the cost
+    of a small training loop (:ref:`ch-vicreg-mlp`).  ``Z`` is checked for
+    its shape only.
+
+    Parameters
+    ----------
+    G : (N, N) array_like, a valid dense relation matrix.
+    alpha : float > 0
+
+    Returns
+    -------
+    callable
+        ``loss(Z)`` for ``Z`` of shape (N, K): a scalar tensor, differentiable
+        in ``Z``, equal to ``vicreg(Z, G, alpha)`` up to rounding.
+    """
+    f = "vicreg_fixed_graph"
+    G = _v.check_graph(G, f)
+    if G.layout != torch.strided:
+        raise ValueError(f"{f} needs a dense G (a torch tensor with strided layout).")
+    alpha = _v.check_positive(alpha, "alpha", f)
+    L = laplacian(G)
+    n = G.shape[0]
+    cache: dict[tuple[Any, Any], torch.Tensor] = {}
+
+    def loss(Z: torch.Tensor) -> torch.Tensor:
+        if Z.ndim != 2 or Z.shape[0] != n:
+            raise ValueError(f"Z must have shape (N, K) with N = {n} in {f}; "
+                             f"got {tuple(Z.shape)}.")
+        key = (Z.dtype, Z.device)
+        if key not in cache:
+            cache[key] = L.to(dtype=Z.dtype, device=Z.device)
+        Zc = Z - Z.mean(dim=0, keepdim=True)
+        C = Zc.T @ Zc / n
+        eye = torch.eye(Z.shape[1], dtype=Z.dtype, device=Z.device)
+        return 2 * alpha / n * torch.trace(Z.T @ cache[key] @ Z) + (C - eye).pow(2).sum()
+
+    return loss
