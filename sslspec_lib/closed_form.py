@@ -42,6 +42,7 @@ __all__ = [
     "vicreg_hinge_linear_optimum",
     "spectral_contrastive_linear_optimum",
     "barlow_twins_linear_optimum",
+    "vicreg_hinge_per_view_optimum",
 ]
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "barlow_twins_two_view",
     "covariance",
     "info_nce_negatives_only",
+    "vicreg_fixed_graph",
 ]
 
 _CHUNK = 2_000_000  # entries of the (chunk, N, K) difference tensor

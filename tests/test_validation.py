@@ -183,6 +183,19 @@ BAD_INPUTS = [
                r">= 0\. Got -1\.0"),
     case("losses.vicreg_hinge", Z8, AUG, n_views=3, id="vicreg_hinge-views-not-dividing",
          match=r"Z has 8 rows in vicreg_hinge, not a multiple of n_views=3"),
+    case("losses.vicreg_fixed_graph", AUG, 0.0, id="vicreg_fixed_graph-alpha-zero",
+         match=r"The 'alpha' parameter of vicreg_fixed_graph must be a finite real number "
+               r"> 0\. Got 0\.0 instead"),
+    case("losses.vicreg_fixed_graph", ASYM, 1.0, id="vicreg_fixed_graph-asymmetric",
+         match=r"G must be symmetric in vicreg_fixed_graph"),
+    case("closed_form.vicreg_hinge_per_view_optimum", 2, 2, 3,
+         id="vicreg_hinge_per_view_optimum-too-few-samples",
+         match=r"The 'n_samples' parameter of vicreg_hinge_per_view_optimum must be an int "
+               r"in the range \[3, inf\)\. Got 2 instead"),
+    case("closed_form.vicreg_hinge_per_view_optimum", 4, 2, 3, cov_coeff=-1.0,
+         id="vicreg_hinge_per_view_optimum-negative-weight",
+         match=r"The 'cov_coeff' parameter of vicreg_hinge_per_view_optimum must be a finite "
+               r"real number >= 0\. Got -1\.0 instead"),
     case("losses.vicreg_two_view", Z8[:4], Z8[:4, :2], id="vicreg_two_view-shape",
          match=r"za and zb must have the same shape in vicreg_two_view: \(4, 3\) != \(4, 2\)"),
     case("losses.vicreg_two_view", Z8[:1], Z8[1:2], id="vicreg_two_view-one-row",
