@@ -237,7 +237,8 @@ POLISH_MAX_PARAMS = 4000
 
 def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor], *,
                   max_steps: int = 8, history: History | None = None,
-                  null_rtol: float = 1e-10, orbit_tol: float = 0.0) -> History:
+                  null_rtol: float = 1e-10, orbit_tol: float = 0.0,
+                  escape_saddles: int = 0) -> History:
     r"""Refine a near-minimiser with Newton steps on the exact Hessian.
 
     At the current point :math:`x` with gradient :math:`g` and Hessian
@@ -287,6 +288,17 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
         is :math:`\tau = \max(\texttt{null\_rtol}\max_i|w_i|,\
         \texttt{orbit\_tol}\,\lVert g\rVert_2)`; 0 (the default) keeps
         the relative threshold alone.
+    escape_saddles : int >= 0
+        How many times the polish may leave a point where the Hessian has a
+        negative eigenvalue below :math:`-\tau` instead of stopping there
+        (default 0: stop).  A first-order method stops near a saddle point
+        whenever the gradient is small there, e.g. near a column that is zero
+        at a saddle and small but non-zero at the minimiser.  Each escape moves
+        along the eigenvector :math:`v` of the most negative eigenvalue to the
+        point of lowest loss among :math:`x \pm 2^{-j}\max(1, \lVert x\rVert)v`,
+        :math:`j = 0, \dots, 59`, and the Newton steps resume from there (an
+        escape counts as one of the ``max_steps``).  The polish still never
+        raises the loss.
 
     Returns
     -------
@@ -298,6 +310,7 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
     max_steps = _v.check_int(max_steps, "max_steps", f, 1)
     _v.check_positive(orbit_tol, "orbit_tol", f, allow_zero=True)
     _v.check_positive(null_rtol, "null_rtol", f)
+    escapes_left = _v.check_int(escape_saddles, "escape_saddles", f, 0)
     if not null_rtol < 1:
         raise ValueError(f"The 'null_rtol' parameter of {f} must be below 1. Got {null_rtol!r}.")
     sizes = [p.numel() for p in params]
@@ -346,8 +359,31 @@ def newton_polish(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Te
         w, V = torch.linalg.eigh(H)
         scale = float(w.abs().max())
         tau = max(null_rtol * scale, float(orbit_tol) * float(g.norm()))
-        if scale == 0.0 or float(w.min()) < -max(tau, 1e3 * eps * scale):
+        if scale == 0.0:
             break
+        if float(w.min()) < -max(tau, 1e3 * eps * scale):
+            if escapes_left == 0:
+                break
+            escapes_left -= 1
+            v, base = V[:, 0], max(1.0, float(x.norm()))
+            best_f, best_x = fx, None
+            for j in range(60):
+                for sign in (1.0, -1.0):
+                    cand = x + sign * base * 2.0 ** -j * v
+                    assign(cand)
+                    with torch.no_grad():
+                        f_c = float(loss_fn())
+                    if f_c < best_f:
+                        best_f, best_x = f_c, cand
+            if best_x is None:
+                assign(x)
+                break
+            x = best_x
+            assign(x)
+            fx, g, H = value_grad_hessian(True)
+            hist.loss.append(fx)
+            hist.grad_norm.append(float(g.abs().max()))
+            continue
         keep = w > tau
         step = -(V[:, keep] @ ((V[:, keep].T @ g) / w[keep]))
         assign(x + step)
