@@ -39,6 +39,7 @@ __all__ = [
     "vicreg_hinge",
     "info_nce",
     "spectral_contrastive",
+    "spectral_contrastive_distinct",
     "barlow_twins",
     "vicreg_two_view",
     "nt_xent",
@@ -356,6 +357,28 @@ def spectral_contrastive(Z: Any, G: Any) -> torch.Tensor:
     if G.layout != torch.strided:
         return -2.0 * _trace_form(Z, G, laplacian_form=False) + (Z.T @ Z).pow(2).sum()
     return -2.0 * torch.trace(Z.T @ G @ Z) + (Z.T @ Z).pow(2).sum()
+
+
+def spectral_contrastive_distinct(Z: Any, G: Any) -> torch.Tensor:
+    r"""Spectral contrastive loss over distinct pairs only (R2, R13).
+
+    .. math:: \ell_{\ne}(Z) = \sum_{i\ne j}\bigl[(z_i^\top z_j)^2
+                                 - 2G_{ij}\,z_i^\top z_j\bigr]
+              = \sum_{i\ne j}(G_{ij} - z_i^\top z_j)^2 - \sum_{i\ne j}G_{ij}^2 .
+
+    The terms :math:`i = j` of :func:`spectral_contrastive` are dropped, as
+    a loss that only compares different rows does.  Its minimum over
+    :math:`Z \in \mathbb{R}^{N\times K}` is :math:`-\sum_{i\ne j}G_{ij}^2`
+    whenever some Gram matrix of rank at most :math:`K` has the off-diagonal
+    of :math:`G`; the diagonal of :math:`ZZ^\top` is then free, so the rank
+    of a minimiser is not fixed by :math:`G` (:ref:`ch-contrastive`,
+    ``prop-contrastive-distinct-pairs``).  Dense ``G`` only; ``G`` must be
+    symmetric (its diagonal is ignored).
+    """
+    Z, G = _prep(Z, G, "spectral_contrastive_distinct")
+    S = Z @ Z.T
+    off = 1.0 - torch.eye(S.shape[0], dtype=S.dtype, device=S.device)
+    return ((S.pow(2) - 2.0 * G * S) * off).sum()
 
 
 def _standardize(b: torch.Tensor, eps: float) -> torch.Tensor:

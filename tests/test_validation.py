@@ -215,6 +215,13 @@ BAD_INPUTS = [
     case("losses.spectral_contrastive", Z8[:, 0], AUG, id="spectral_contrastive-1d",
          match=r"The 'Z' parameter of spectral_contrastive must be a 2-d array\. "
                r"Got shape \(8,\)"),
+    case("losses.spectral_contrastive_distinct", Z_NAN, AUG,
+         id="spectral_contrastive_distinct-nan",
+         match=r"Z must be finite \(no NaN or inf\) in spectral_contrastive_distinct"),
+    case("losses.spectral_contrastive_distinct", Z8[:3], AUG,
+         id="spectral_contrastive_distinct-rows",
+         match=r"Z and G must have the same number of rows in "
+               r"spectral_contrastive_distinct: Z has 3, G has 8"),
     case("losses.barlow_twins", Z8, ZERO_G, id="barlow_twins-no-pairs",
          match=r"G has no positive pair in barlow_twins \(G is all zeros\)"),
     case("losses.barlow_twins", Z8, AUG, -0.1, id="barlow_twins-lambd-negative",
