@@ -27,7 +27,8 @@ from .device import generator
 __all__ = ["History", "minimize", "train_free", "train_whitened", "train_linear",
            "train_mlp", "MLP", "orthonormalize", "train_stiefel", "newton_polish",
            "STALL_PATIENCE", "POLISH_MAX_PARAMS", "m_orthonormalize", "trace_ratio_loss",
-           "train_trace_constrained", "train_mlp_regularized"]
+           "train_trace_constrained", "train_mlp_regularized", "row_floor",
+           "train_linear_scale_free"]
 
 
 @dataclass
@@ -844,3 +845,126 @@ def train_mlp_regularized(loss: Callable[[torch.Tensor], torch.Tensor], X: Any, 
     best = copy.deepcopy(net)
     best.load_state_dict(best_state)
     return net, best, info
+
+
+# --- Linear InfoNCE: a scale-free linear encoder (R15) ---------------------------------
+
+def row_floor(X: Any, W: Any) -> float:
+    r"""Smallest relative row norm of :math:`XW`: :math:`\min_i \|W^\top x_i\| / (\|W\|_F\|x_i\|)`.
+
+    A loss of the normalised rows :math:`u_i = W^\top x_i/\|W^\top x_i\|`
+    (InfoNCE, NT-Xent) is not differentiable where some :math:`W^\top x_i = 0`;
+    near such a :math:`W` its gradient and curvature grow like the inverse of
+    this number and its square (R15, :ref:`ch-infonce-general`).  It is
+    invariant to the scale of :math:`W` and lies in :math:`[0, 1]`.
+
+    Parameters
+    ----------
+    X : (N, d) tensor without zero row
+    W : (d, K) tensor, not zero
+
+    Returns
+    -------
+    float
+    """
+    f = "row_floor"
+    X = _v.check_matrix(X, "X", f)
+    W = _v.check_matrix(W, "W", f)
+    if X.shape[1] != W.shape[0]:
+        raise ValueError(f"X has {X.shape[1]} columns but W has {W.shape[0]} rows in {f}.")
+    xn = X.norm(dim=1)
+    wn = float(W.norm())
+    if bool((xn == 0).any()) or wn == 0.0:
+        raise ValueError(f"X must have no zero row and W must not be zero in {f}.")
+    return float(((X @ W.to(X)).norm(dim=1) / xn).min()) / wn
+
+
+def train_linear_scale_free(loss: Callable[[torch.Tensor], torch.Tensor], X: Any, K: int, *,
+                            W0: Any = None, seed: int = 0,
+                            barrier: Sequence[float] = (1e-2, 1e-3),
+                            max_iter: int = 2000, gtol: float = 1e-9, polish: bool = True
+                            ) -> tuple[torch.Tensor, History]:
+    r"""Minimise a scale-invariant ``loss(X @ W)`` with the scale of ``W`` fixed (R15).
+
+    For a loss of the normalised rows of :math:`Z = XW` (InfoNCE, NT-Xent),
+    :math:`\ell(cW) = \ell(W)` for :math:`c > 0`: plain L-BFGS lets
+    :math:`\|W\|` drift and the Hessian has a flat direction along
+    :math:`W`.  Here the objective is
+
+    .. math:: \ell(XW) + (\|W\|_F^2 - 1)^2
+              \;-\; \mu\,\frac1N\sum_i \log\frac{\|W^\top x_i\|}{\|x_i\|},
+
+    minimised by L-BFGS for each barrier weight :math:`\mu` in ``barrier``
+    (a continuation that keeps the iterates away from the non-differentiable
+    points :math:`W^\top x_i = 0`, see :func:`row_floor`), then with
+    :math:`\mu = 0` and, if ``polish``, Newton steps on the exact Hessian.
+    The penalty is 0 on the unit sphere and does not move the stationary
+    points of :math:`\ell` along it (its gradient is radial, and
+    :math:`\ell`'s is tangent), so a stationary point returned here is one
+    of :math:`\ell` scaled to :math:`\|W\|_F = 1`.  The loss may still reach
+    its lowest values only near some :math:`W^\top x_i = 0` (then the last
+    stage ends there: check :func:`row_floor` and the gradient of the
+    returned point); nothing is raised for it.
+
+    Parameters
+    ----------
+    loss : callable
+        ``loss(Z)`` for ``Z`` of shape ``(N, K)``, invariant to the scale of ``Z``.
+    X : (N, d) tensor, no zero row; fixes dtype and device.
+    K : int >= 1
+    W0 : (d, K) tensor, optional
+        The start (rescaled to unit Frobenius norm); a seeded
+        ``randn(d, K)`` from ``seed`` otherwise.
+    seed : int
+    barrier : sequence of float >= 0
+        Barrier weights of the continuation stages (empty: none).
+    max_iter : int >= 1
+        L-BFGS iterations per stage.
+    gtol : float >= 0
+        Largest gradient entry at which a stage stops.
+    polish : bool
+        Newton steps after the last stage.
+
+    Returns
+    -------
+    W : (d, K) tensor, detached, rescaled to :math:`\|W\|_F = 1`.
+    history : History of the last stage (with its polish).
+    """
+    f = "train_linear_scale_free"
+    X = _v.check_matrix(X, "X", f)
+    K = _v.check_int(K, "K", f, 1)
+    max_iter = _v.check_int(max_iter, "max_iter", f, 1)
+    if not callable(loss):
+        raise ValueError(f"The 'loss' parameter of {f} must be callable.")
+    mus = [float(m) for m in barrier]
+    for m in mus:
+        _v.check_positive(m, "barrier", f, allow_zero=True)
+    xn = X.norm(dim=1)
+    if bool((xn == 0).any()):
+        raise ValueError(f"X must have no zero row in {f}.")
+    if W0 is None:
+        start = torch.randn(X.shape[1], K, generator=generator(seed), dtype=X.dtype)
+    else:
+        start = _v.check_matrix(W0, "W0", f).detach().to(dtype=X.dtype, device="cpu")
+        if tuple(start.shape) != (X.shape[1], K):
+            raise ValueError(f"W0 must have shape {(X.shape[1], K)} in {f}. "
+                             f"Got {tuple(start.shape)}.")
+    if float(start.norm()) == 0.0:
+        raise ValueError(f"W0 must not be zero in {f}.")
+    W = (start / start.norm()).to(X.device).requires_grad_(True)
+
+    def objective(mu: float) -> Callable[[], torch.Tensor]:
+        def fn() -> torch.Tensor:
+            value = loss(X @ W) + ((W * W).sum() - 1) ** 2
+            if mu > 0:
+                value = value - mu * torch.log((X @ W).norm(dim=1) / xn).mean()
+            return value
+        return fn
+
+    for mu in mus:
+        minimize(objective(mu), [W], gtol=gtol, max_iter=max_iter, require_convergence=False)
+    hist = minimize(objective(0.0), [W], gtol=gtol, max_iter=max_iter,
+                    require_convergence=False, polish=polish, polish_orbit_tol=10.0)
+    with torch.no_grad():
+        out = W.detach() / W.detach().norm()
+    return out, hist

@@ -533,6 +533,17 @@ if hasattr(importlib.import_module("sslspec_lib.spectral"), "nystrom_extension")
     ]
 
 
+# Linear InfoNCE chapter: the scale-free linear trainer and its row floor (R15).
+if hasattr(importlib.import_module("sslspec_lib.train"), "train_linear_scale_free"):
+    BAD_INPUTS += [
+        case("train.row_floor", X8, torch.ones(2, 1, dtype=F64), id="row_floor-shape",
+             match=r"X has 3 columns but W has 2 rows in row_floor"),
+        case("train.train_linear_scale_free", lambda Z: Z.sum(), X8, 2,
+             W0=torch.zeros(3, 2, dtype=F64), id="scale_free-zero-start",
+             match=r"W0 must not be zero in train_linear_scale_free"),
+    ]
+
+
 def resolve(name):
     module, attr = name.split(".")
     return getattr(importlib.import_module(f"sslspec_lib.{module}"), attr)
