@@ -31,7 +31,7 @@ RESULTS: dict[str, dict[str, object]] = {
             "functions": ["losses.vicreg", "closed_form.vicreg_optimum",
                           "graphs.knn_cross_graph", "spectral.nystrom_extension",
                           "train.train_mlp_regularized"]},
-    "R11": {"title": "VICReg with the original hinge variance term: diagonal approximation", "note": "approximate: exact for a diagonal covariance, on augmentation cliques with all kept eigenvalues 0, and (certified) above a covariance-weight threshold when at most one kept direction sits at the kink; otherwise the optimum with the covariance as a penalty is below the prediction, computed exactly by a certified branch and bound on a K x K reduction",
+    "R11": {"title": "VICReg with the original hinge variance term: diagonal approximation", "note": "approximate: exact for a diagonal covariance, on augmentation cliques with all kept eigenvalues 0, and, with at most one kept direction at the kink, possibly only above a covariance-weight threshold (certified optimal at twice it in the chapter's example); otherwise the optimum with the covariance as a penalty is below the prediction, computed exactly by a certified branch and bound on a K x K reduction",
             "chapter": "ch-vicreg-hinge",
             "functions": ["losses.vicreg_hinge", "losses.vicreg_two_view",
                           "closed_form.vicreg_hinge_optimum",
