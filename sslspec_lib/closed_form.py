@@ -15,6 +15,7 @@ with ``return_details=True``.
 """
 from __future__ import annotations
 
+import heapq
 import math
 import warnings
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ __all__ = [
     "spectral_contrastive_linear_optimum",
     "barlow_twins_linear_optimum",
     "vicreg_hinge_per_view_optimum",
+    "vicreg_hinge_reduced_objective",
+    "vicreg_hinge_certified_optimum",
+    "vicreg_hinge_diagonal_threshold",
 ]
 
 
@@ -1077,3 +1081,453 @@ def vicreg_hinge_per_view_optimum(n_samples: int, n_views: int, K: int, *,
     if not return_details:
         return Z
     return Z, det
+
+
+# --------------------------------------------------------------------------------------
+# Hinge VICReg with a finite covariance weight: the exact K x K reduction and a
+# certified optimum (R11, :ref:`ch-vicreg-hinge`).
+# --------------------------------------------------------------------------------------
+
+
+def _hinge_values(x: np.ndarray, eps: float, rho: float) -> np.ndarray:
+    return np.maximum(0.0, 1.0 - np.sqrt(rho * np.maximum(x, 0.0) + eps))
+
+
+def vicreg_hinge_reduced_objective(c: Any, d: Any, eigenvalues: Any, *, lambda_s: float,
+                                   lambda_v: float, lambda_c: float, eps: float,
+                                   rho: float) -> float:
+    r"""The hinge VICReg loss as a function of the covariance's spectrum and diagonal (R11).
+
+    .. math::
+
+        \Phi(c, d) = \frac{2\lambda_s}{K}\sum_k \lambda_k c_k^{\downarrow}
+        + \frac{\lambda_c\rho^2}{K}\Bigl(\sum_k c_k^2 - \sum_k d_k^2\Bigr)
+        + \frac{\lambda_v}{K}\sum_k \max\bigl(0, 1 - \sqrt{\rho d_k + \epsilon}\bigr),
+
+    with :math:`\lambda_1 \le \dots \le \lambda_K` the smallest Laplacian
+    eigenvalues on :math:`\mathbf 1^\perp` and :math:`c^\downarrow` the
+    spectrum :math:`c` sorted in decreasing order.  By von Neumann's trace
+    inequality and Schur--Horn, :math:`\min_Z \ell_{\mathrm{ref}}(Z) =
+    \min\{\Phi(c, d) : c \ge 0,\ d \prec c\}` (:ref:`ch-vicreg-hinge`);
+    :math:`\Phi(c, d)` is the smallest reference loss of a :math:`Z` whose
+    covariance has spectrum :math:`c` and diagonal :math:`d`.
+
+    Parameters
+    ----------
+    c, d : array_like, shape (K,)
+        Spectrum (``>= 0``) and diagonal of :math:`C(Z)`; ``d`` must be
+        majorised by ``c`` (checked to a relative ``1e-9``).
+    eigenvalues : array_like, shape (K,)
+        :math:`\lambda_1 \le \dots \le \lambda_K`.
+    lambda_s, lambda_v, lambda_c : float >= 0
+        The weights of ``losses.vicreg_hinge``.
+    eps : float in [0, 1)
+    rho : float > 0
+        ``N/(N-1)`` for the unbiased statistics, ``1`` otherwise.
+
+    Returns
+    -------
+    float
+    """
+    f = "vicreg_hinge_reduced_objective"
+    c = np.asarray(c, dtype=float).ravel()
+    d = np.asarray(d, dtype=float).ravel()
+    lam = np.asarray(eigenvalues, dtype=float).ravel()
+    if not (c.shape == d.shape == lam.shape) or c.size == 0:
+        raise ValueError(f"{f}: c, d and eigenvalues must be non-empty vectors of one length; "
+                         f"got shapes {c.shape}, {d.shape}, {lam.shape}.")
+    if not (np.isfinite(c).all() and np.isfinite(d).all() and np.isfinite(lam).all()):
+        raise ValueError(f"{f}: c, d and eigenvalues must be finite.")
+    if (np.diff(lam) < 0).any():
+        raise ValueError(f"{f}: the eigenvalues must be sorted in increasing order.")
+    for name, val in (("lambda_s", lambda_s), ("lambda_v", lambda_v),
+                      ("lambda_c", lambda_c)):
+        _v.check_positive(val, name, f, allow_zero=True)
+    _v.check_positive(rho, "rho", f)
+    _v.check_positive(eps, "eps", f, allow_zero=True)
+    scale = max(1.0, float(np.abs(c).sum()))
+    if (c < -1e-12 * scale).any():
+        raise ValueError(f"{f}: the spectrum c must be >= 0; got {c.tolist()}.")
+    cs, ds = np.sort(c)[::-1], np.sort(d)[::-1]
+    gap = np.cumsum(cs) - np.cumsum(ds)
+    if (gap < -1e-9 * scale).any() or abs(gap[-1]) > 1e-9 * scale:
+        raise ValueError(f"{f}: d must be majorised by c (the diagonal of a symmetric "
+                         f"matrix with spectrum c, Schur-Horn); got c={c.tolist()}, "
+                         f"d={d.tolist()}.")
+    K = c.size
+    return float(2 * lambda_s / K * (lam * cs).sum()
+                 + lambda_c * rho ** 2 / K * ((cs ** 2).sum() - (ds ** 2).sum())
+                 + lambda_v / K * _hinge_values(ds, eps, rho).sum())
+
+
+@dataclass
+class HingeCertificate:
+    r"""A certified minimum of hinge VICReg (:func:`vicreg_hinge_certified_optimum`).
+
+    Attributes
+    ----------
+    lower : float
+        A proved lower bound on :math:`\min_Z\ell_{\mathrm{ref}}(Z)` (branch and
+        bound on the reduced problem; up to float64 rounding of its terms).
+    upper : float
+        ``losses.vicreg_hinge`` evaluated at the returned ``Z``: an upper bound.
+    upper_reduced : float
+        The reduced objective at the best ``(c, d)`` found (``upper`` equals it
+        up to the accuracy of the construction of ``Z``).
+    diagonal : float
+        The loss of the diagonal prediction (:func:`vicreg_hinge_optimum`).
+    eigenvalues, c, d : numpy.ndarray, shape (K,)
+        :math:`\lambda_1 \le \dots \le \lambda_K`, the spectrum of
+        :math:`C(Z)` paired with them (``c[k]`` is the variance along
+        :math:`u_k`) and its diagonal, sorted in decreasing order.
+    rank : int
+        Number of ``c[k]`` above ``1e-9 * max(c)``.
+    n_boxes : int
+        Boxes examined by the branch and bound.
+    certified : bool
+        ``upper - lower <= tol``.
+    tol : float
+        The tolerance that was met (or required, if ``certified`` is False).
+    """
+
+    lower: float
+    upper: float
+    upper_reduced: float
+    diagonal: float
+    eigenvalues: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+    rank: int
+    n_boxes: int
+    certified: bool
+    tol: float
+
+
+class _TransferQP:
+    r"""min_S q.S + b |D S|^2  s.t.  S >= 0,  S_{k-1} - S_k <= h_k  (k = 2..K), batched.
+
+    ``(D S)_k = S_k - S_{k-1}`` with ``S_0 = S_K = 0``.  The Lagrange dual,
+    maximised by projected coordinate ascent, gives a valid lower bound at every
+    iterate; the primal point is recovered from the multipliers.
+    """
+
+    def __init__(self, K: int, b: float) -> None:
+        m = K - 1
+        D = np.zeros((K, m))
+        for j in range(m):
+            D[j, j], D[j + 1, j] = 1.0, -1.0
+        self.M_inv = np.linalg.inv(D.T @ D)
+        rows = [-np.eye(m)[j] for j in range(m)]  # -S_j <= 0
+        for k in range(1, K):  # S_{k-1} - S_k <= h_k, i.e. c_k >= 0 (k = 2..K, 0-based 1..K-1)
+            row = np.zeros(m)
+            row[k - 1] = 1.0
+            if k < m:
+                row[k] = -1.0
+            rows.append(row)
+        self.G = np.array(rows)
+        self.b, self.m, self.D = b, m, D
+        self.P = self.G @ self.M_inv @ self.G.T / (2 * b)
+
+    def solve(self, q: np.ndarray, h: np.ndarray, sweeps: int = 200
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (dual lower bound, primal S) for each row of q (B, m) and h (B, K - 1)."""
+        B = q.shape[0]
+        r = np.concatenate([np.zeros((B, self.m)), h], axis=1)
+        p = q @ self.M_inv @ self.G.T / (2 * self.b) + r
+        mu = np.zeros_like(r)
+        diag = np.diag(self.P)
+        for _ in range(sweeps):
+            for i in range(self.P.shape[0]):
+                if diag[i] <= 0:
+                    continue
+                grad = mu @ self.P[i] + p[:, i]
+                mu[:, i] = np.maximum(0.0, mu[:, i] - grad / diag[i])
+        y = q + mu @ self.G
+        dual = -np.einsum("bi,ij,bj->b", y, self.M_inv, y) / (4 * self.b) - (mu * r).sum(1)
+        S = -y @ self.M_inv / (2 * self.b)
+        return dual, S
+
+
+def _schur_horn_sorted(lam: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """V orthogonal with diag(V diag(lam) V^T) = d, for lam, d decreasing and d majorised by lam.
+
+    Chan and Li's recursion: a rotation in the plane (k, k+1) with
+    lam_k >= d_1 >= lam_{k+1} puts d_1 on the diagonal and leaves a diagonal
+    block whose entries majorise d_2, ..., d_n.
+    """
+    n = lam.size
+    if n == 1:
+        return np.eye(1)
+    d0 = d[0]
+    k = next((i for i in range(n - 1) if lam[i] >= d0 >= lam[i + 1]), 0 if d0 > lam[0] else n - 2)
+    x, y = lam[k], lam[k + 1]
+    cos2 = 1.0 if x == y else min(1.0, max(0.0, (d0 - y) / (x - y)))
+    cs, sn = math.sqrt(cos2), math.sqrt(1.0 - cos2)
+    Gr = np.eye(n)
+    Gr[k, k], Gr[k, k + 1], Gr[k + 1, k], Gr[k + 1, k + 1] = cs, -sn, sn, cs
+    order = [k] + [i for i in range(n) if i != k]
+    P = np.eye(n)[order]
+    rest = lam.copy()
+    rest[k + 1] = x + y - d0
+    rest = np.delete(rest, k)
+    B = np.eye(n)
+    B[1:, 1:] = _schur_horn_sorted(rest, d[1:])
+    return B @ P @ Gr
+
+
+def _schur_horn_rotation(c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """W orthogonal with diag(W diag(c) W^T) = d (d decreasing, majorised by c in any order)."""
+    order = np.argsort(-c, kind="stable")
+    V = _schur_horn_sorted(c[order], d)
+    return V[:, np.argsort(order)]
+
+
+def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
+                                   lambda_v: float = 25.0, lambda_c: float = 1.0,
+                                   eps: float = 1e-4, unbiased: bool = True,
+                                   tol: float | None = None, gap_rtol: float = 0.0,
+                                   max_boxes: int = 200000
+                                   ) -> tuple[torch.Tensor, HingeCertificate]:
+    r"""A certified minimum of hinge VICReg with a finite covariance weight (R11).
+
+    The reference loss ``losses.vicreg_hinge`` (all :math:`N` rows) reduces
+    exactly to :math:`2K` numbers (:ref:`ch-vicreg-hinge`): with
+    :math:`d` the diagonal of :math:`C(Z)` sorted decreasingly and
+    :math:`S_j \ge 0` the variance moved across the cut :math:`j`
+    (:math:`c_k = d_k + S_k - S_{k-1}`, :math:`S_0 = S_K = 0`, which
+    parametrises every spectrum :math:`c \succ d` paired with
+    :math:`\lambda` in the best order),
+
+    .. math::
+
+        \min_Z\ell_{\mathrm{ref}} = \min_{d, S}\ \sum_k \varphi_k(d_k)
+        + \sum_{j<K}\bigl(2b(d_j - d_{j+1}) - (a_{j+1} - a_j)\bigr)S_j
+        + b\sum_k (S_k - S_{k-1})^2 ,
+
+    :math:`a_k = 2\lambda_s\lambda_k/K`, :math:`b = \lambda_c\rho^2/K`,
+    :math:`\varphi_k(x) = a_kx + \frac{\lambda_v}{K}\max(0, 1 - \sqrt{\rho x +
+    \epsilon})` (convex), subject to :math:`c_k \ge 0`.  A branch and bound
+    over boxes of :math:`d` bounds each box below by the exact minimum of
+    every :math:`\varphi_k` on its interval plus a Lagrange-dual lower bound of
+    the transfer problem with the smallest gaps and largest diagonal of the
+    box; each box's point gives an upper bound.  The best point is turned
+    into :math:`Z = \sqrt N U_K\operatorname{diag}(\sqrt c)W^\top` with
+    :math:`W` an orthogonal matrix whose :math:`W\operatorname{diag}(c)W^\top`
+    has diagonal :math:`d` (Schur--Horn, by Chan and Li's recursion of Givens rotations), and
+    ``upper`` is the actual loss there.
+
+    Parameters
+    ----------
+    G : (N, N) array_like
+        A relation matrix; its Laplacian must have :math:`\lambda_1 > 0`
+        on the kept directions (connected graph), or all kept eigenvalues
+        ``0`` (then the minimum is ``0``, attained by the diagonal prediction).
+    K : int, 1 <= K <= min(5, N - 1)
+    lambda_s, lambda_v : float > 0
+    lambda_c : float > 0
+    eps : float in [0, 1)
+    unbiased : bool
+        The statistics of ``losses.vicreg_hinge`` (``rho = N/(N-1)``) or biased.
+    tol : float > 0, optional
+        Required ``upper - lower`` (default ``1e-6`` times the larger of the diagonal
+        prediction's loss and :math:`\lambda_v/K`, the scale of one hinge term).
+    gap_rtol : float >= 0
+        Also stop once ``upper - lower <= gap_rtol * (diagonal - upper)``: the
+        gap between the diagonal prediction and the optimum is then known to
+        the relative accuracy ``gap_rtol``.  ``certified`` refers to the
+        larger of the two tolerances, returned as ``tol``.
+    max_boxes : int
+        Budget of the branch and bound; if exhausted, ``certified`` is False.
+
+    Returns
+    -------
+    Z : torch.Tensor, shape (N, K), float64
+    HingeCertificate
+    """
+    from .losses import vicreg_hinge as _loss
+    f = "vicreg_hinge_certified_optimum"
+    G, K = _graph_and_K(G, K, f, allow_sparse=False)
+    if K > 5:
+        raise ValueError(f"{f}: the branch and bound is meant for K <= 5; got K={K}.")
+    lambda_s = _v.check_positive(lambda_s, "lambda_s", f)
+    lambda_v = _v.check_positive(lambda_v, "lambda_v", f)
+    lambda_c = _v.check_positive(lambda_c, "lambda_c", f)
+    eps = _v.check_positive(eps, "eps", f, allow_zero=True)
+    if eps >= 1:
+        raise ValueError(f"The 'eps' parameter of {f} must be in [0, 1). Got {eps!r}.")
+    max_boxes = _v.check_int(max_boxes, "max_boxes", f, 1, 10 ** 8)
+    n = G.shape[0]
+    rho = n / (n - 1) if unbiased else 1.0
+    Z_diag, det = vicreg_hinge_optimum(G, K, lambda_s / lambda_v, eps=eps,
+                                       unbiased=unbiased, return_details=True)
+    loss_of = lambda Z: float(_loss(Z, G, sim_coeff=lambda_s, std_coeff=lambda_v,
+                                    cov_coeff=lambda_c, eps=eps, unbiased=unbiased))
+    diag_loss = loss_of(Z_diag)
+    tol = (1e-6 * max(diag_loss, lambda_v / K) if tol is None
+           else _v.check_positive(tol, "tol", f))
+    gap_rtol = _v.check_positive(gap_rtol, "gap_rtol", f, allow_zero=True)
+    tol_of = lambda best: max(tol, gap_rtol * (diag_loss - best))
+    lam = det.eigenvalues.cpu().numpy().astype(float)
+    _, U = laplacian_bottom(G, K, f)
+    zero = np.abs(lam) <= 1e-12 * max(1.0, float(np.abs(lam).max()))
+    c_pred = det.c.cpu().numpy().astype(float)
+    if zero.all():
+        cert = HingeCertificate(0.0, diag_loss, diag_loss, diag_loss, lam, c_pred,
+                                np.sort(c_pred)[::-1], int((c_pred > 0).sum()), 0,
+                                diag_loss <= tol, tol)
+        return Z_diag, cert
+    if zero.any():
+        raise ValueError(f"{f}: some but not all kept Laplacian eigenvalues are 0; the "
+                         "a priori bound on the diagonal needs lambda_1 > 0 (connected "
+                         "graph) or all kept eigenvalues 0.")
+    v = lambda_v / K
+    a = 2 * lambda_s * lam / K
+    b = lambda_c * rho ** 2 / K
+    da = np.diff(a)
+    phi = lambda k, x: a[k] * x + v * _hinge_values(x, eps, rho)
+    m_k = c_pred  # minimiser of each convex phi_k (the diagonal prediction)
+    phi_star = np.array([phi(k, m_k[k]) for k in range(K)])
+    qp = _TransferQP(K, b) if K > 1 else None
+
+    def transfer(gaps: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if qp is None:
+            return np.zeros(gaps.shape[0]), np.zeros((gaps.shape[0], 0))
+        return qp.solve(2 * b * gaps - da, hi[:, 1:])
+
+    def evaluate(d: np.ndarray, S: np.ndarray) -> np.ndarray:
+        """Exact reduced objective at sorted d (B, K) and transfers S (B, K-1)."""
+        Sp = np.concatenate([np.zeros((d.shape[0], 1)), S, np.zeros((d.shape[0], 1))], 1)
+        c = d + np.diff(Sp, axis=1)
+        val = (a * c).sum(1) + b * ((c ** 2).sum(1) - (d ** 2).sum(1))
+        return val + v * _hinge_values(d, eps, rho).sum(1)
+
+    def feasible_S(d: np.ndarray, S: np.ndarray) -> np.ndarray:
+        if S.shape[1] == 0:
+            return S
+        S = np.maximum(S, 0.0)
+        Sp = np.concatenate([np.zeros((d.shape[0], 1)), S, np.zeros((d.shape[0], 1))], 1)
+        dc = np.diff(Sp, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(dc < 0, d / -dc, np.inf).min(1)
+        return S * np.minimum(1.0, t)[:, None]
+
+    # A priori box: phi_k(d_k) <= U - T_low - sum_{i != k} phi_i*, and phi_k(x) >= a_k x.
+    U0 = diag_loss
+    T_low = float(transfer(np.zeros((1, K - 1)), np.full((1, K), 1e300))[0][0]) if K > 1 \
+        else 0.0
+    hi0 = (U0 - T_low - (phi_star.sum() - phi_star)) / a
+    hi0 = np.minimum.accumulate(np.maximum(hi0, 0.0))
+    best_val, best_d, best_S = U0, np.sort(m_k)[::-1].copy(), np.zeros(max(K - 1, 0))
+    n_boxes, pruned = 0, np.inf  # pruned: smallest lower bound of a discarded box
+    heap = [(-np.inf, 0, np.zeros(K), hi0)]
+    counter = 1
+    while heap:
+        if best_val - min(heap[0][0], pruned) <= tol_of(best_val) or n_boxes >= max_boxes:
+            break
+        batch = []
+        while heap and len(batch) < 256 and heap[0][0] < best_val - tol_of(best_val):
+            batch.append(heapq.heappop(heap))
+        if not batch:
+            break
+        los, his = [], []
+        for _, _, lo, hi in batch:
+            k = int(np.argmax(hi - lo))
+            mid = 0.5 * (lo[k] + hi[k])
+            for part in (0, 1):
+                nlo, nhi = lo.copy(), hi.copy()
+                if part == 0:
+                    nhi[k] = mid
+                else:
+                    nlo[k] = mid
+                nlo = np.maximum.accumulate(nlo[::-1])[::-1]  # d sorted: d_k >= d_{k+1} >= lo
+                nhi = np.minimum.accumulate(nhi)  # d_k <= d_{k-1} <= hi
+                if (nlo <= nhi).all():
+                    los.append(nlo)
+                    his.append(nhi)
+        if not los:
+            continue
+        lo, hi = np.array(los), np.array(his)
+        n_boxes += lo.shape[0]
+        x = np.clip(m_k, lo, hi)
+        phi_lb = (a * x + v * _hinge_values(x, eps, rho)).sum(1)
+        gaps = np.maximum(0.0, lo[:, :-1] - hi[:, 1:])
+        t_lb, _ = transfer(gaps, hi)
+        lb = phi_lb + t_lb
+        # upper bound at the box's point
+        dp = -np.sort(-x, axis=1)
+        t_ub, S_ub = transfer(dp[:, :-1] - dp[:, 1:], dp)
+        S_ub = feasible_S(dp, S_ub)
+        vals = evaluate(dp, S_ub)
+        i = int(np.argmin(vals))
+        if vals[i] < best_val:
+            best_val, best_d, best_S = float(vals[i]), dp[i].copy(), S_ub[i].copy()
+        for j in range(lo.shape[0]):
+            if lb[j] < best_val - tol_of(best_val):
+                heapq.heappush(heap, (float(lb[j]), counter, lo[j], hi[j]))
+                counter += 1
+            else:
+                pruned = min(pruned, float(lb[j]))
+    lower = min(heap[0][0] if heap else np.inf, pruned, best_val)
+    Sp = np.concatenate([[0.0], best_S, [0.0]])
+    c_best = best_d + np.diff(Sp)
+    c_best = np.maximum(c_best, 0.0)
+    W = _schur_horn_rotation(c_best, best_d)
+    # C = W diag(c) W^T with diag(C) = d, c paired with u_k: HZ = sqrt(N) U diag(sqrt c) W^T
+    Wt = torch.as_tensor(W, dtype=torch.float64, device=U.device)
+    ct = torch.as_tensor(c_best, dtype=torch.float64, device=U.device)
+    Z = n ** 0.5 * U * ct.sqrt() @ Wt.T
+    upper = loss_of(Z)
+    rank = int((c_best > 1e-9 * max(c_best.max(), 1e-300)).sum())
+    tol = tol_of(min(upper, best_val))
+    cert = HingeCertificate(lower, upper, best_val, diag_loss, lam, c_best, best_d, rank,
+                            n_boxes, upper - lower <= tol, tol)
+    return Z, cert
+
+
+def vicreg_hinge_diagonal_threshold(eigenvalues: Any, c: Any, *, lambda_s: float,
+                                    rho: float) -> float:
+    r"""Covariance weight below which the diagonal prediction is not optimal (R11).
+
+    In the reduced problem of :func:`vicreg_hinge_certified_optimum`, moving
+    variance :math:`S_j > 0` across the cut :math:`j` from the diagonal
+    prediction :math:`d = c^\star` changes the loss at the rate
+    :math:`2b(c^\star_j - c^\star_{j+1}) - (a_{j+1} - a_j)`; it lowers the
+    loss for some :math:`j` exactly when :math:`\lambda_c` is below
+
+    .. math:: \lambda_c^{\dagger} = \max_{j<K}\
+        \frac{\lambda_s(\lambda_{j+1} - \lambda_j)}{\rho^2\,(c^\star_j - c^\star_{j+1})}
+
+    (``inf`` if two kept directions with distinct eigenvalues share the same
+    :math:`c^\star`, e.g. both at the kink).  Above it the prediction is a
+    local minimiser of the reduced problem (a necessary condition for
+    optimality, not a proof of global optimality: the chapter certifies that
+    numerically).
+
+    Parameters
+    ----------
+    eigenvalues, c : array_like, shape (K,)
+        :math:`\lambda_1 \le \dots \le \lambda_K` and the diagonal prediction's
+        :math:`c^\star` (``vicreg_hinge_optimum(..., return_details=True)``).
+    lambda_s : float > 0
+    rho : float > 0
+
+    Returns
+    -------
+    float
+    """
+    f = "vicreg_hinge_diagonal_threshold"
+    lam = np.asarray(torch.as_tensor(eigenvalues).cpu(), dtype=float).ravel()
+    cs = np.asarray(torch.as_tensor(c).cpu(), dtype=float).ravel()
+    if lam.shape != cs.shape or lam.size < 1:
+        raise ValueError(f"{f}: eigenvalues and c must be vectors of one length.")
+    lambda_s = _v.check_positive(lambda_s, "lambda_s", f)
+    rho = _v.check_positive(rho, "rho", f)
+    thr = 0.0
+    for j in range(lam.size - 1):
+        dl, dc = lam[j + 1] - lam[j], cs[j] - cs[j + 1]
+        if dl <= 0:
+            continue
+        if dc <= 0:
+            return math.inf
+        thr = max(thr, lambda_s * dl / (rho ** 2 * dc))
+    return thr

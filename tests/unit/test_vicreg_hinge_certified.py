@@ -1,0 +1,137 @@
+"""The exact K x K reduction of hinge VICReg and its certified optimum (R11)."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from sslspec_lib import closed_form, data, graphs, losses
+
+N, K = 16, 4
+
+
+def _path(n: int = N) -> torch.Tensor:
+    off = torch.ones(n - 1, dtype=torch.float64)
+    return torch.diag(off, 1) + torch.diag(off, -1)
+
+
+def _reduced_at(Z: torch.Tensor, G: torch.Tensor, lam: np.ndarray, **w) -> float:
+    n = Z.shape[0]
+    C = (Z.T @ graphs.centering(n) @ Z / n).numpy()
+    c = np.linalg.eigvalsh(C)[::-1]
+    return closed_form.vicreg_hinge_reduced_objective(c, np.diag(C), lam, **w)
+
+
+@pytest.mark.parametrize("lc", [1.0, 100.0])
+def test_reduced_objective_lower_bounds_the_loss_and_is_attained(lc: float) -> None:
+    """ell(Z) >= Phi(spec C, diag C) for random Z; equality on Z = sqrt(N) U diag(sqrt c) W^T."""
+    G = _path()
+    rho = N / (N - 1)
+    w = dict(lambda_s=25.0, lambda_v=25.0, lambda_c=lc, eps=1e-4, rho=rho)
+    _, det = closed_form.vicreg_hinge_optimum(G, K, 1.0, eps=1e-4, return_details=True)
+    lam = det.eigenvalues.numpy()
+    gen = torch.Generator().manual_seed(3)
+    for _ in range(20):
+        Z = torch.randn(N, K, generator=gen, dtype=torch.float64)
+        loss = float(losses.vicreg_hinge(Z, G, cov_coeff=lc))
+        assert loss >= _reduced_at(Z, G, lam, **w) - 1e-12 * loss
+    Zc, cert = closed_form.vicreg_hinge_certified_optimum(G, K, lambda_c=lc, gap_rtol=1e-2)
+    assert abs(cert.upper - cert.upper_reduced) < 1e-10 * cert.upper
+    assert abs(_reduced_at(Zc, G, lam, **w) - cert.upper) < 1e-10 * cert.upper
+
+
+def test_a_wrong_reduction_fails() -> None:
+    """Pairing the spectrum with lambda ascending (c increasing) or dropping -sum d^2 is not a
+    lower bound: some Z has a loss below it."""
+    G = _path()
+    rho = N / (N - 1)
+    _, det = closed_form.vicreg_hinge_optimum(G, K, 1.0, eps=1e-4, return_details=True)
+    lam = det.eigenvalues.numpy()
+    Z, cert = closed_form.vicreg_hinge_certified_optimum(G, K, lambda_c=1.0, gap_rtol=1e-2)
+    C = (Z.T @ graphs.centering(N) @ Z / N).numpy()
+    c, d = np.linalg.eigvalsh(C), np.diag(C)  # c ascending: the wrong pairing
+    wrong = (2 * 25 / K * (lam * c).sum() + rho ** 2 / K * (c ** 2).sum()
+             + 25 / K * np.maximum(0, 1 - np.sqrt(rho * d + 1e-4)).sum())
+    assert wrong > cert.upper + 0.1
+
+
+def test_certificate_brackets_and_beats_the_diagonal_prediction() -> None:
+    G = _path()
+    for lc in (1.0, 1e2, 1e4):
+        Z, cert = closed_form.vicreg_hinge_certified_optimum(G, K, lambda_c=lc, gap_rtol=1e-2)
+        assert cert.certified and cert.lower <= cert.upper + 1e-12
+        assert cert.upper - cert.lower <= cert.tol
+        assert cert.upper < cert.diagonal  # two kept directions at the kink
+        assert abs(float(losses.vicreg_hinge(Z, G, cov_coeff=lc)) - cert.upper) < 1e-12 * 10
+
+
+def test_large_covariance_weight_approaches_the_diagonal_prediction() -> None:
+    G = _path()
+    gaps = []
+    for lc in (1e2, 1e3, 1e4):
+        _, cert = closed_form.vicreg_hinge_certified_optimum(G, K, lambda_c=lc, gap_rtol=1e-2)
+        gaps.append((cert.diagonal - cert.lower) * lc)
+    # the gap times lambda_c is constant to a few per cent: O(1/lambda_c)
+    assert max(gaps) / min(gaps) < 1.05
+
+
+def test_trained_losses_never_below_the_lower_bound() -> None:
+    G = _path()
+    _, cert = closed_form.vicreg_hinge_certified_optimum(G, K, lambda_c=1.0, gap_rtol=1e-2)
+    gen = torch.Generator().manual_seed(0)
+    Z = torch.randn(N, K, generator=gen, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([Z], lr=1e-2)
+    for _ in range(1500):
+        opt.zero_grad()
+        loss = losses.vicreg_hinge(Z, G, cov_coeff=1.0)
+        assert float(loss.detach()) >= cert.lower - 1e-9
+        loss.backward()
+        opt.step()
+
+
+def test_cliques_minimum_is_zero_at_the_diagonal_prediction() -> None:
+    G = graphs.augmentation_graph(6, 4)  # 6 cliques: 5 zero eigenvalues on 1-perp, K = 3
+    with pytest.warns(UserWarning):
+        Z, cert = closed_form.vicreg_hinge_certified_optimum(G, 3, lambda_c=1.0)
+    assert cert.lower == 0.0 and cert.upper <= 1e-12 and cert.certified
+
+
+def test_one_direction_at_the_kink_diagonal_is_optimal_above_threshold() -> None:
+    """lambda_s = 50: only lambda_1 at the kink; the KKT threshold of the reduced problem."""
+    G = _path()
+    rho = N / (N - 1)
+    _, det = closed_form.vicreg_hinge_optimum(G, K, 2.0, eps=1e-4, return_details=True)
+    thr = closed_form.vicreg_hinge_diagonal_threshold(det.eigenvalues, det.c, lambda_s=50.0,
+                                                      rho=rho)
+    _, above = closed_form.vicreg_hinge_certified_optimum(G, K, lambda_s=50.0,
+                                                          lambda_c=2 * thr)
+    assert above.certified and above.diagonal - above.lower <= above.tol
+    _, below = closed_form.vicreg_hinge_certified_optimum(G, K, lambda_s=50.0,
+                                                          lambda_c=0.5 * thr, gap_rtol=1e-2)
+    assert below.upper < below.diagonal - 0.1
+
+
+def test_schur_horn_rotation_realises_the_diagonal() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        k = int(rng.integers(1, 6))
+        Q, _ = np.linalg.qr(rng.normal(size=(k, k)))
+        c = rng.exponential(size=k) * (rng.random(k) > 0.3)
+        d = -np.sort(-np.diag(Q @ np.diag(c) @ Q.T))
+        W = closed_form._schur_horn_rotation(c, d)
+        assert np.abs(np.diag(W @ np.diag(c) @ W.T) - d).max() < 1e-12
+        assert np.abs(W.T @ W - np.eye(k)).max() < 1e-12
+
+
+def test_input_validation() -> None:
+    G = _path()
+    with pytest.raises(ValueError):
+        closed_form.vicreg_hinge_certified_optimum(G, 6)
+    with pytest.raises(ValueError):
+        closed_form.vicreg_hinge_certified_optimum(G, K, lambda_c=0.0)
+    with pytest.raises(ValueError):
+        closed_form.vicreg_hinge_certified_optimum(G, K, eps=1.0)
+    with pytest.raises(ValueError, match="majorised"):
+        closed_form.vicreg_hinge_reduced_objective([1.0, 0.0], [1.5, -0.5], [0.1, 0.2],
+                                                   lambda_s=1, lambda_v=1, lambda_c=1,
+                                                   eps=0, rho=1)
