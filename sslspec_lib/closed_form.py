@@ -1498,10 +1498,15 @@ def vicreg_hinge_diagonal_threshold(eigenvalues: Any, c: Any, *, lambda_s: float
         \frac{\lambda_s(\lambda_{j+1} - \lambda_j)}{\rho^2\,(c^\star_j - c^\star_{j+1})}
 
     (``inf`` if two kept directions with distinct eigenvalues share the same
-    :math:`c^\star`, e.g. both at the kink).  Above it the prediction is a
-    local minimiser of the reduced problem (a necessary condition for
-    optimality, not a proof of global optimality: the chapter certifies that
-    numerically).
+    positive :math:`c^\star`, e.g. both at the kink).  Cuts with
+    :math:`c^\star_{j+1} = 0` (a collapsed direction) are not counted: there
+    :math:`S_j > 0` alone would make :math:`c_{j+1}` negative, and a move that
+    also raises :math:`d_{j+1}` from 0 pays the hinge's slope at 0 as well.
+    The threshold is therefore a necessary condition for optimality (below it
+    the prediction is not a local minimiser); when no kept direction has
+    collapsed, above it the prediction is a local minimiser of the reduced
+    problem.  Neither is a proof of global optimality: the chapter certifies
+    that numerically.
 
     Parameters
     ----------
@@ -1525,7 +1530,7 @@ def vicreg_hinge_diagonal_threshold(eigenvalues: Any, c: Any, *, lambda_s: float
     thr = 0.0
     for j in range(lam.size - 1):
         dl, dc = lam[j + 1] - lam[j], cs[j] - cs[j + 1]
-        if dl <= 0:
+        if dl <= 0 or cs[j + 1] <= 0:  # tied eigenvalues, or no variance to move
             continue
         if dc <= 0:
             return math.inf

@@ -135,3 +135,40 @@ def test_input_validation() -> None:
         closed_form.vicreg_hinge_reduced_objective([1.0, 0.0], [1.5, -0.5], [0.1, 0.2],
                                                    lambda_s=1, lambda_v=1, lambda_c=1,
                                                    eps=0, rho=1)
+
+
+def _moved(c: np.ndarray, j: int, s: float) -> np.ndarray:
+    out = c.copy()
+    out[j] += s
+    out[j + 1] -= s
+    return out
+
+
+def test_threshold_is_where_moving_variance_across_a_cut_starts_to_pay() -> None:
+    """Just below lambda_c^dagger one transfer S_j lowers Phi at (c*, c*); just above none does."""
+    G = _path()
+    rho = N / (N - 1)
+    _, det = closed_form.vicreg_hinge_optimum(G, K, 2.0, eps=1e-4, return_details=True)
+    lam, cs = det.eigenvalues.numpy(), det.c.numpy()
+    thr = closed_form.vicreg_hinge_diagonal_threshold(lam, cs, lambda_s=50.0, rho=rho)
+    assert math.isfinite(thr) and thr > 0
+    for f, lowers in ((0.99, True), (1.01, False)):
+        w = dict(lambda_s=50.0, lambda_v=25.0, lambda_c=f * thr, eps=1e-4, rho=rho)
+        base = closed_form.vicreg_hinge_reduced_objective(cs, cs, lam, **w)
+        drops = [base - closed_form.vicreg_hinge_reduced_objective(_moved(cs, j, 1e-6), cs,
+                                                                   lam, **w)
+                 for j in range(K - 1)]
+        assert (max(drops) > 0) == lowers
+
+
+def test_threshold_skips_a_collapsed_direction() -> None:
+    """K = 5, alpha = 30: c*_5 = 0, so the last cut cannot move variance and is not counted."""
+    G = _path()
+    rho = N / (N - 1)
+    _, det = closed_form.vicreg_hinge_optimum(G, 5, 30.0, eps=1e-4, return_details=True)
+    lam, cs = det.eigenvalues.numpy(), det.c.numpy()
+    assert cs[-1] == 0 and cs[-2] > 0
+    thr = closed_form.vicreg_hinge_diagonal_threshold(lam, cs, lambda_s=750.0, rho=rho)
+    expected = max(750.0 * (lam[j + 1] - lam[j]) / (rho ** 2 * (cs[j] - cs[j + 1]))
+                   for j in range(3))
+    assert thr == pytest.approx(expected, rel=1e-12)
