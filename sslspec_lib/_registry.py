@@ -42,7 +42,7 @@ RESULTS: dict[str, dict[str, object]] = {
                           "closed_form.vicreg_hinge_diagonal_threshold"]},
     "R12": {"title": "SimCLR recovers a global method", "note": "exact on augmentation cliques for K >= N'-1; K < N'-1 and a general weighted G only measured (the large-temperature limit on a general G is proved)",
             "chapter": "ch-contrastive",
-            "functions": ["losses.info_nce", "losses.nt_xent", "closed_form.simclr_optimum",
+            "functions": ["closed_form.info_nce_large_tau_matrix", "losses.info_nce", "losses.nt_xent", "closed_form.simclr_optimum",
                           "graphs.nnclr_graph", "graphs.nnclr_alternation",
                           "losses.info_nce_negatives_only", "spectral.graph_isomap"]},
     "R13": {"title": "Spectral contrastive closed form", "chapter": "ch-contrastive",

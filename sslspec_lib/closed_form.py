@@ -47,6 +47,7 @@ __all__ = [
     "vicreg_hinge_reduced_objective",
     "vicreg_hinge_certified_optimum",
     "vicreg_hinge_diagonal_threshold",
+    "info_nce_large_tau_matrix",
 ]
 
 
@@ -1536,3 +1537,40 @@ def vicreg_hinge_diagonal_threshold(eigenvalues: Any, c: Any, *, lambda_s: float
             return math.inf
         thr = max(thr, lambda_s * dl / (rho ** 2 * dc))
     return thr
+
+
+# --------------------------------------------------------------------------------------
+# InfoNCE at a large temperature on a general G
+# --------------------------------------------------------------------------------------
+
+def info_nce_large_tau_matrix(G: Any) -> torch.Tensor:
+    r"""The matrix :math:`B` of InfoNCE's first-order expansion in :math:`1/\tau` (R12).
+
+    .. math:: B_{ik} = G_{ik} - \frac{D_{ii} + D_{kk}}{2(N - 1)}\quad(i \ne k),
+              \qquad B_{ii} = 0,
+
+    with :math:`D_{ii} = (G\mathbf 1)_i`.  For every :math:`Z` without a zero
+    row, with unit rows :math:`U`,
+    :math:`\ell_\tau(Z) = \bar d\log(N - 1) - \langle B, UU^\top\rangle/(N\tau)
+    + R_\tau(U)` with :math:`0 \le R_\tau \le \bar d/(2\tau^2)`, so the
+    large-temperature minimisers of ``losses.info_nce`` maximise
+    :math:`\langle B, UU^\top\rangle` over unit rows (proved in
+    :ref:`ch-infonce-general`).
+
+    Parameters
+    ----------
+    G : (N, N) array_like, a valid relation matrix (symmetric, non-negative,
+        finite, zero diagonal), N >= 3.
+
+    Returns
+    -------
+    B : torch.Tensor, shape (N, N), symmetric with a zero diagonal.
+    """
+    f = "info_nce_large_tau_matrix"
+    G = _v.check_graph(G, f, zero_diagonal=True)
+    n = G.shape[0]
+    if n < 3:
+        raise ValueError(f"{f} needs N >= 3 rows (N - 1 >= 2 negatives); got N = {n}.")
+    deg = G.sum(dim=1)
+    B = G - (deg[:, None] + deg[None, :]) / (2 * (n - 1))
+    return B.fill_diagonal_(0.0)

@@ -215,6 +215,12 @@ BAD_INPUTS = [
          lambda_s=-1.0, rho=1.0, id="vicreg_hinge_diagonal_threshold-negative-weight",
          match=r"The 'lambda_s' parameter of vicreg_hinge_diagonal_threshold must be a "
                r"finite real number > 0\. Got -1\.0 instead"),
+    case("closed_form.info_nce_large_tau_matrix", ASYM,
+         id="info_nce_large_tau_matrix-asymmetric",
+         match=r"G must be symmetric in info_nce_large_tau_matrix"),
+    case("closed_form.info_nce_large_tau_matrix", t([[0, 1], [1, 0]]),
+         id="info_nce_large_tau_matrix-two-rows",
+         match=r"info_nce_large_tau_matrix needs N >= 3 rows"),
     case("losses.vicreg_two_view", Z8[:4], Z8[:4, :2], id="vicreg_two_view-shape",
          match=r"za and zb must have the same shape in vicreg_two_view: \(4, 3\) != \(4, 2\)"),
     case("losses.vicreg_two_view", Z8[:1], Z8[1:2], id="vicreg_two_view-one-row",

@@ -96,3 +96,24 @@ def test_trainer_rejects_zero_row_and_non_callable():
         train.train_linear_scale_free(lambda Z: Z.sum(), X, 1)
     with pytest.raises(ValueError, match="callable"):
         train.train_linear_scale_free(3.0, torch.ones(3, 2, dtype=F64), 1)
+
+
+def test_info_nce_large_tau_matrix_is_the_first_order_term():
+    # l_tau(U) = dbar log(N-1) - <B, U U^T>/(N tau) + R, 0 <= R <= dbar/(2 tau^2): at a
+    # large tau the remainder is below the bound, and a wrong B (G itself: the degree
+    # shift dropped) leaves the remainder's interval.
+    from sslspec_lib import closed_form, graphs, losses
+    g = torch.Generator().manual_seed(3)
+    X = torch.randn(15, 3, generator=g, dtype=torch.float64)
+    G = graphs.knn_graph(X, 3)
+    n, tau = G.shape[0], 50.0
+    U = torch.randn(n, 3, generator=g, dtype=torch.float64)
+    U = U / U.norm(dim=1, keepdim=True)
+    dbar = float(G.sum()) / n
+    B = closed_form.info_nce_large_tau_matrix(G)
+    assert torch.allclose(B, B.T) and float(B.diagonal().abs().max()) == 0.0
+    base = float(losses.info_nce(U, G, tau)) - dbar * math.log(n - 1)
+    R = base + float((B * (U @ U.T)).sum()) / (n * tau)
+    assert -1e-12 <= R <= dbar / (2 * tau**2)
+    R_wrong = base + float((G * (U @ U.T)).sum()) / (n * tau)
+    assert not -1e-12 <= R_wrong <= dbar / (2 * tau**2)
