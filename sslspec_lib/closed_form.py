@@ -47,6 +47,7 @@ __all__ = [
     "vicreg_hinge_reduced_objective",
     "vicreg_hinge_certified_optimum",
     "vicreg_hinge_diagonal_threshold",
+    "vicreg_hinge_exact_threshold",
     "info_nce_large_tau_matrix",
 ]
 
@@ -1320,9 +1321,12 @@ def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
     Parameters
     ----------
     G : (N, N) array_like
-        A relation matrix; its Laplacian must have :math:`\lambda_1 > 0`
-        on the kept directions (connected graph), or all kept eigenvalues
-        ``0`` (then the minimum is ``0``, attained by the diagonal prediction).
+        A relation matrix, connected or not.  If all kept eigenvalues are ``0``
+        the minimum is ``0``, attained by the diagonal prediction; otherwise
+        the search runs on :math:`0 \le d_k \le (1-\epsilon)/\rho`: scaling a
+        column whose variance exceeds the hinge's zero down to it never
+        raises the loss (the variance cap of :ref:`ch-vicreg-hinge`), and
+        where :math:`\lambda_k > 0` the box is tightened by the prediction's loss.
     K : int, 1 <= K <= min(5, N - 1)
     lambda_s, lambda_v : float > 0
     lambda_c : float > 0
@@ -1377,10 +1381,6 @@ def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
                                 np.sort(c_pred)[::-1], int((c_pred > 0).sum()), 0,
                                 diag_loss <= tol, tol)
         return Z_diag, cert
-    if zero.any():
-        raise ValueError(f"{f}: some but not all kept Laplacian eigenvalues are 0; the "
-                         "a priori bound on the diagonal needs lambda_1 > 0 (connected "
-                         "graph) or all kept eigenvalues 0.")
     v = lambda_v / K
     a = 2 * lambda_s * lam / K
     b = lambda_c * rho ** 2 / K
@@ -1416,8 +1416,12 @@ def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
     U0 = diag_loss
     T_low = float(transfer(np.zeros((1, K - 1)), np.full((1, K), 1e300))[0][0]) if K > 1 \
         else 0.0
-    hi0 = (U0 - T_low - (phi_star.sum() - phi_star)) / a
-    hi0 = np.minimum.accumulate(np.maximum(hi0, 0.0))
+    # ... and the variance cap: scaling a column whose variance exceeds the hinge's zero
+    # (1 - eps)/rho down to it never raises the loss, so d <= (1 - eps)/rho loses nothing.
+    with np.errstate(divide="ignore"):
+        hi0 = np.where(a > 0, (U0 - T_low - (phi_star.sum() - phi_star)) / np.where(
+            a > 0, a, 1.0), np.inf)
+    hi0 = np.minimum.accumulate(np.clip(hi0, 0.0, (1.0 - eps) / rho))
     best_val, best_d, best_S = U0, np.sort(m_k)[::-1].copy(), np.zeros(max(K - 1, 0))
     n_boxes, pruned = 0, np.inf  # pruned: smallest lower bound of a discarded box
     heap = [(-np.inf, 0, np.zeros(K), hi0)]
@@ -1468,7 +1472,8 @@ def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
                 counter += 1
             else:
                 pruned = min(pruned, float(lb[j]))
-    lower = min(heap[0][0] if heap else np.inf, pruned, best_val)
+    # every term of the loss is >= 0
+    lower = max(0.0, min(heap[0][0] if heap else np.inf, pruned, best_val))
     Sp = np.concatenate([[0.0], best_S, [0.0]])
     c_best = best_d + np.diff(Sp)
     c_best = np.maximum(c_best, 0.0)
@@ -1529,14 +1534,151 @@ def vicreg_hinge_diagonal_threshold(eigenvalues: Any, c: Any, *, lambda_s: float
     lambda_s = _v.check_positive(lambda_s, "lambda_s", f)
     rho = _v.check_positive(rho, "rho", f)
     thr = 0.0
+    tie = 1e-12 * max(1.0, float(np.abs(lam).max()))
     for j in range(lam.size - 1):
         dl, dc = lam[j + 1] - lam[j], cs[j] - cs[j + 1]
-        if dl <= 0 or cs[j + 1] <= 0:  # tied eigenvalues, or no variance to move
+        if dl <= tie or cs[j + 1] <= 0:  # tied eigenvalues, or no variance to move
             continue
         if dc <= 0:
             return math.inf
         thr = max(thr, lambda_s * dl / (rho ** 2 * dc))
     return thr
+
+
+@dataclass
+class ExactThreshold:
+    r"""Where the diagonal prediction is the optimum (:func:`vicreg_hinge_exact_threshold`).
+
+    Attributes
+    ----------
+    lower, upper : float
+        The exactness threshold :math:`\lambda_c^{\mathrm{ex}}` lies in
+        ``[lower, upper]``: ``lower`` is either a weight at which an explicit
+        ``Z`` has a loss below the diagonal prediction's by more than the
+        tolerance, or :math:`\lambda_c^{\dagger}` (a bound proved by the
+        necessary condition); at ``upper`` the prediction is within the
+        tolerance of the certified lower bound.
+        ``lower == upper == inf`` when the prediction is optimal at no finite weight.
+    local : float
+        :math:`\lambda_c^{\dagger}` (:func:`vicreg_hinge_diagonal_threshold`),
+        the necessary condition; ``lower >= local`` up to the bisection.
+    decided : bool
+        False if a solve in the bisection met neither criterion within its
+        budget; the bracket is then the last decided one (still valid, wider).
+    n_solves : int
+        Certified solves used.
+    """
+
+    lower: float
+    upper: float
+    local: float
+    decided: bool
+    n_solves: int
+
+
+def vicreg_hinge_exact_threshold(G: Any, K: int, *, lambda_s: float = 25.0,
+                                 lambda_v: float = 25.0, eps: float = 1e-4,
+                                 unbiased: bool = True, rtol: float = 0.02,
+                                 max_boxes: int = 200000) -> ExactThreshold:
+    r"""Covariance weight above which the diagonal prediction is the optimum (R11).
+
+    Write :math:`\ell_{\lambda_c} = f + \lambda_c\,p` with :math:`p \ge 0` the
+    off-diagonal penalty of ``losses.vicreg_hinge``; the diagonal prediction
+    :math:`Z^\star` (:func:`vicreg_hinge_optimum`) has :math:`p(Z^\star) = 0`.
+    If :math:`Z^\star` minimises :math:`\ell_{\lambda_c}`, it minimises every
+    :math:`\ell_{\lambda_c'}` with :math:`\lambda_c' > \lambda_c`, since
+    :math:`\ell_{\lambda_c'} \ge \ell_{\lambda_c} \ge \ell_{\lambda_c}(Z^\star)
+    = \ell_{\lambda_c'}(Z^\star)`.  So the weights at which the prediction is
+    optimal form a half-line :math:`[\lambda_c^{\mathrm{ex}}, \infty)`, with
+    :math:`\lambda_c^{\mathrm{ex}} \ge \lambda_c^{\dagger}`, and a bisection
+    on :func:`vicreg_hinge_certified_optimum` brackets it: a weight is
+    *exact* when the prediction is within the certificate's tolerance of the
+    proved lower bound, *beaten* when an explicit ``Z`` is below the
+    prediction by more than that tolerance.
+
+    Parameters
+    ----------
+    G : (N, N) array_like
+        A relation matrix (connected or not).
+    K : int, 1 <= K <= min(5, N - 1)
+    lambda_s, lambda_v : float > 0
+    eps : float in [0, 1)
+    unbiased : bool
+    rtol : float in (0, 1)
+        Stop when ``upper / lower <= 1 + rtol``.
+    max_boxes : int
+        Budget of each certified solve.
+
+    Returns
+    -------
+    ExactThreshold
+    """
+    f = "vicreg_hinge_exact_threshold"
+    G, K = _graph_and_K(G, K, f, allow_sparse=False)
+    if K > 5:
+        raise ValueError(f"{f}: the branch and bound is meant for K <= 5; got K={K}.")
+    lambda_s = _v.check_positive(lambda_s, "lambda_s", f)
+    lambda_v = _v.check_positive(lambda_v, "lambda_v", f)
+    eps = _v.check_positive(eps, "eps", f, allow_zero=True)
+    if eps >= 1:
+        raise ValueError(f"The 'eps' parameter of {f} must be in [0, 1). Got {eps!r}.")
+    rtol = _v.check_positive(rtol, "rtol", f)
+    if rtol >= 1:
+        raise ValueError(f"The 'rtol' parameter of {f} must be in (0, 1). Got {rtol!r}.")
+    n = G.shape[0]
+    rho = n / (n - 1) if unbiased else 1.0
+    with warnings.catch_warnings():  # ties and zero eigenvalues: only values are used
+        warnings.simplefilter("ignore")
+        _, det = vicreg_hinge_optimum(G, K, lambda_s / lambda_v, eps=eps,
+                                      unbiased=unbiased, return_details=True)
+    local = vicreg_hinge_diagonal_threshold(det.eigenvalues, det.c, lambda_s=lambda_s,
+                                            rho=rho)
+    if math.isinf(local):
+        return ExactThreshold(math.inf, math.inf, local, True, 0)
+    n_solves = 0
+
+    def decide(lc: float) -> str:
+        nonlocal n_solves
+        n_solves += 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, cert = vicreg_hinge_certified_optimum(
+                G, K, lambda_s=lambda_s, lambda_v=lambda_v, lambda_c=lc, eps=eps,
+                unbiased=unbiased, max_boxes=max_boxes)
+        if cert.diagonal - cert.lower <= cert.tol:
+            return "exact"
+        if cert.diagonal - cert.upper > cert.tol:
+            return "beaten"
+        return "undecided"
+
+    lo, hi = (local, None) if local > 0 else (0.0, None)
+    x = 2 * local if local > 0 else 1.0
+    for _ in range(60):  # find a weight where the prediction is optimal
+        verdict = decide(x)
+        if verdict == "exact":
+            hi = x
+            break
+        if verdict == "undecided":
+            return ExactThreshold(lo, math.inf, local, False, n_solves)
+        lo, x = x, 2 * x
+    if hi is None:
+        return ExactThreshold(lo, math.inf, local, False, n_solves)
+    if local > 0 and lo == local and hi == 2 * local:
+        verdict = decide(local)  # is the necessary condition already sufficient?
+        if verdict == "exact":
+            return ExactThreshold(local, local, local, True, n_solves)
+        if verdict == "undecided":
+            return ExactThreshold(local, hi, local, False, n_solves)
+    while lo <= 0 or hi / lo > 1 + rtol:
+        mid = math.sqrt(lo * hi) if lo > 0 else hi / 2
+        verdict = decide(mid)
+        if verdict == "exact":
+            hi = mid
+        elif verdict == "beaten":
+            lo = mid
+        else:
+            return ExactThreshold(lo, hi, local, False, n_solves)
+    return ExactThreshold(lo, hi, local, True, n_solves)
 
 
 # --------------------------------------------------------------------------------------

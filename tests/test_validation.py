@@ -215,6 +215,13 @@ BAD_INPUTS = [
          lambda_s=-1.0, rho=1.0, id="vicreg_hinge_diagonal_threshold-negative-weight",
          match=r"The 'lambda_s' parameter of vicreg_hinge_diagonal_threshold must be a "
                r"finite real number > 0\. Got -1\.0 instead"),
+    case("closed_form.vicreg_hinge_exact_threshold", AUG, 2, rtol=0.0,
+         id="vicreg_hinge_exact_threshold-rtol-zero",
+         match=r"The 'rtol' parameter of vicreg_hinge_exact_threshold must be a finite "
+               r"real number > 0\. Got 0\.0 instead"),
+    case("closed_form.vicreg_hinge_exact_threshold", ASYM, 2,
+         id="vicreg_hinge_exact_threshold-asymmetric",
+         match=r"G must be symmetric in vicreg_hinge_exact_threshold"),
     case("closed_form.info_nce_large_tau_matrix", ASYM,
          id="info_nce_large_tau_matrix-asymmetric",
          match=r"G must be symmetric in info_nce_large_tau_matrix"),

@@ -100,7 +100,8 @@ def test_one_direction_at_the_kink_diagonal_is_optimal_above_threshold() -> None
     """lambda_s = 50: only lambda_1 at the kink; the KKT threshold of the reduced problem."""
     G = _path()
     rho = N / (N - 1)
-    _, det = closed_form.vicreg_hinge_optimum(G, K, 2.0, eps=1e-4, return_details=True)
+    _, det = closed_form.vicreg_hinge_optimum(G, K, 2.0, eps=1e-4, unbiased=True,
+                                              return_details=True)
     thr = closed_form.vicreg_hinge_diagonal_threshold(det.eigenvalues, det.c, lambda_s=50.0,
                                                       rho=rho)
     _, above = closed_form.vicreg_hinge_certified_optimum(G, K, lambda_s=50.0,
@@ -172,3 +173,89 @@ def test_threshold_skips_a_collapsed_direction() -> None:
     expected = max(750.0 * (lam[j + 1] - lam[j]) / (rho ** 2 * (cs[j] - cs[j + 1]))
                    for j in range(3))
     assert thr == pytest.approx(expected, rel=1e-12)
+
+
+def _cap(Z: torch.Tensor, level: float) -> torch.Tensor:
+    var = losses.covariance(Z).diagonal()
+    return Z * torch.where(var > level, (level / var).sqrt(), torch.ones_like(var))
+
+
+@pytest.mark.parametrize("lc", [1.0, 30.0])
+def test_variance_cap_never_raises_the_loss_and_a_lower_cap_can(lc: float) -> None:
+    """Part 4: scaling columns of variance > t = (1 - eps)/rho down to t lowers the loss;
+    capping at t/2 instead raises it near the prediction (a wrong cap is caught)."""
+    G = _path()
+    t = (1 - 1e-4) * (N - 1) / N
+    Zp = closed_form.vicreg_hinge_optimum(G, K, 1.0, eps=1e-4, unbiased=True)
+    gen = torch.Generator().manual_seed(11)
+    raised = False
+    for _ in range(30):
+        Z = Zp * (1 + torch.rand(K, generator=gen, dtype=torch.float64)) \
+            + 0.05 * torch.randn(N, K, generator=gen, dtype=torch.float64)
+        base = float(losses.vicreg_hinge(Z, G, cov_coeff=lc))
+        assert float(losses.vicreg_hinge(_cap(Z, t), G, cov_coeff=lc)) <= base * (1 + 1e-14)
+        raised |= float(losses.vicreg_hinge(_cap(Z, t / 2), G, cov_coeff=lc)) > base
+    assert raised
+
+
+@pytest.mark.parametrize("n_samples,n_views,k", [(3, 4, 3), (3, 4, 4), (2, 4, 3)])
+def test_cliques_with_more_directions_than_components(n_samples: int, n_views: int,
+                                                      k: int) -> None:
+    """K > N' - 1: zero and positive kept eigenvalues.  The variance cap gives the search a
+    box; the prediction is exact from the local threshold on, and beaten below it."""
+    G = graphs.augmentation_graph(n_samples, n_views)
+    n = n_samples * n_views
+    rho = n / (n - 1)
+    with pytest.warns(UserWarning):
+        _, det = closed_form.vicreg_hinge_optimum(G, k, 1.0, eps=1e-4, unbiased=True,
+                                                  return_details=True)
+    thr = closed_form.vicreg_hinge_diagonal_threshold(det.eigenvalues, det.c,
+                                                      lambda_s=25.0, rho=rho)
+    t, c_v = (1 - 1e-4) / rho, rho / (16 * n_views ** 2) - 1e-4 / rho
+    assert thr == pytest.approx(25.0 * n_views / (rho ** 2 * (t - c_v)), rel=1e-10)
+    with pytest.warns(UserWarning):
+        Z1, one = closed_form.vicreg_hinge_certified_optimum(G, k, lambda_c=1.0,
+                                                             gap_rtol=5e-2)
+    assert one.certified and one.rank == n_samples - 1 and one.upper < 0.2 * one.diagonal
+    assert abs(float(losses.vicreg_hinge(Z1, G)) - one.upper) < 1e-10 * one.upper
+    with pytest.warns(UserWarning):
+        _, at = closed_form.vicreg_hinge_certified_optimum(G, k, lambda_c=thr)
+        _, below = closed_form.vicreg_hinge_certified_optimum(G, k, lambda_c=0.98 * thr,
+                                                              max_boxes=500)
+    assert at.diagonal - at.lower <= at.tol
+    assert below.diagonal - below.upper > 10 * below.tol
+
+
+def test_exact_threshold_on_cliques_is_the_local_one() -> None:
+    ex = closed_form.vicreg_hinge_exact_threshold(graphs.augmentation_graph(3, 4), 3)
+    assert ex.decided and ex.lower == ex.upper == pytest.approx(ex.local, rel=1e-12)
+
+
+def test_exact_threshold_on_the_path_is_above_the_local_one() -> None:
+    """alpha = 2, K = 2: the prediction is locally optimal above lambda_c^dagger but beaten
+    by a non-local move until about 2.8 x; at upper it is certified, at lower beaten."""
+    G = _path()
+    ex = closed_form.vicreg_hinge_exact_threshold(G, 2, lambda_s=50.0, rtol=0.02)
+    assert ex.decided and ex.upper <= 1.02 * ex.lower and ex.lower > 2 * ex.local
+    _, up = closed_form.vicreg_hinge_certified_optimum(G, 2, lambda_s=50.0,
+                                                       lambda_c=ex.upper)
+    _, lo = closed_form.vicreg_hinge_certified_optimum(G, 2, lambda_s=50.0,
+                                                       lambda_c=ex.lower)
+    assert up.diagonal - up.lower <= up.tol
+    assert lo.diagonal - lo.upper > lo.tol
+    # monotone: beaten further below, exact further above
+    _, far = closed_form.vicreg_hinge_certified_optimum(G, 2, lambda_s=50.0,
+                                                        lambda_c=4 * ex.upper)
+    assert far.diagonal - far.lower <= far.tol
+
+
+def test_exact_threshold_is_infinite_with_two_directions_at_the_kink() -> None:
+    ex = closed_form.vicreg_hinge_exact_threshold(_path(), K)  # 25/25: two at the kink
+    assert math.isinf(ex.local) and math.isinf(ex.lower) and ex.n_solves == 0
+
+
+def test_exact_threshold_validation() -> None:
+    with pytest.raises(ValueError, match="rtol"):
+        closed_form.vicreg_hinge_exact_threshold(_path(), 2, rtol=1.5)
+    with pytest.raises(ValueError, match="K <= 5"):
+        closed_form.vicreg_hinge_exact_threshold(_path(), 6)
