@@ -1503,8 +1503,15 @@ def vicreg_hinge_diagonal_threshold(eigenvalues: Any, c: Any, *, lambda_s: float
     .. math:: \lambda_c^{\dagger} = \max_{j<K}\
         \frac{\lambda_s(\lambda_{j+1} - \lambda_j)}{\rho^2\,(c^\star_j - c^\star_{j+1})}
 
-    (``inf`` if two kept directions with distinct eigenvalues share the same
-    positive :math:`c^\star`, e.g. both at the kink).  Cuts with
+    over the cuts with :math:`\lambda_j < \lambda_{j+1}` and
+    :math:`c^\star_{j+1} > 0` (``0`` if there is none; ``inf`` if two kept
+    directions with distinct eigenvalues share the same positive
+    :math:`c^\star`, e.g. both at the kink).  Eigenvalues closer than
+    :math:`10^{-12}\max(1, |\lambda|_{\max})` count as tied: a backward-stable
+    eigensolver computes them to about :math:`N\varepsilon\|L\|`, i.e.
+    :math:`10^{-14}\|L\|` for :math:`N \le 100` (the zero eigenvalues of
+    augmentation cliques come out within a few units of that), so a
+    computed pair closer than this is not known to be distinct.  Cuts with
     :math:`c^\star_{j+1} = 0` (a collapsed direction) are not counted: there
     :math:`S_j > 0` alone would make :math:`c_{j+1}` negative, and a move that
     also raises :math:`d_{j+1}` from 0 pays the hinge's slope at 0 as well.
@@ -1558,7 +1565,15 @@ class ExactThreshold:
         tolerance, or :math:`\lambda_c^{\dagger}` (a bound proved by the
         necessary condition); at ``upper`` the prediction is within the
         tolerance of the certified lower bound.
-        ``lower == upper == inf`` when the prediction is optimal at no finite weight.
+        ``lower == upper == inf`` when the prediction is optimal at no finite
+        weight; ``lower == 0`` when it is optimal down to the smallest weight tried.
+        "Optimal" is to the certificate's tolerance, so the bracket is that of the
+        smallest weight at which the prediction is within the tolerance of the
+        minimum (at most :math:`\lambda_c^{\mathrm{ex}}`).
+    lower_beaten : bool
+        Whether ``lower`` was tested and found beaten (the bracket is then open
+        at ``lower``); if False, ``lower`` is :math:`\lambda_c^{\dagger}` or 0,
+        a bound from the theory.
     local : float
         :math:`\lambda_c^{\dagger}` (:func:`vicreg_hinge_diagonal_threshold`),
         the necessary condition; ``lower >= local`` up to the bisection.
@@ -1571,6 +1586,7 @@ class ExactThreshold:
 
     lower: float
     upper: float
+    lower_beaten: bool
     local: float
     decided: bool
     n_solves: int
@@ -1589,12 +1605,14 @@ def vicreg_hinge_exact_threshold(G: Any, K: int, *, lambda_s: float = 25.0,
     :math:`\ell_{\lambda_c'}` with :math:`\lambda_c' > \lambda_c`, since
     :math:`\ell_{\lambda_c'} \ge \ell_{\lambda_c} \ge \ell_{\lambda_c}(Z^\star)
     = \ell_{\lambda_c'}(Z^\star)`.  So the weights at which the prediction is
-    optimal form a half-line :math:`[\lambda_c^{\mathrm{ex}}, \infty)`, with
-    :math:`\lambda_c^{\mathrm{ex}} \ge \lambda_c^{\dagger}`, and a bisection
+    optimal form a half-line :math:`(0, \infty) \cap [\lambda_c^{\mathrm{ex}}, \infty)`,
+    with :math:`\lambda_c^{\mathrm{ex}} \ge \lambda_c^{\dagger}`, and a bisection
     on :func:`vicreg_hinge_certified_optimum` brackets it: a weight is
     *exact* when the prediction is within the certificate's tolerance of the
     proved lower bound, *beaten* when an explicit ``Z`` is below the
-    prediction by more than that tolerance.
+    prediction by more than that tolerance.  The gap between the prediction
+    and the minimum is non-increasing in :math:`\lambda_c` (same argument), so
+    the bisection is valid for "within the tolerance" as well.
 
     Parameters
     ----------
@@ -1631,10 +1649,10 @@ def vicreg_hinge_exact_threshold(G: Any, K: int, *, lambda_s: float = 25.0,
         warnings.simplefilter("ignore")
         _, det = vicreg_hinge_optimum(G, K, lambda_s / lambda_v, eps=eps,
                                       unbiased=unbiased, return_details=True)
-    local = vicreg_hinge_diagonal_threshold(det.eigenvalues, det.c, lambda_s=lambda_s,
-                                            rho=rho)
+    local = float(vicreg_hinge_diagonal_threshold(det.eigenvalues, det.c,
+                                                  lambda_s=lambda_s, rho=rho))
     if math.isinf(local):
-        return ExactThreshold(math.inf, math.inf, local, True, 0)
+        return ExactThreshold(math.inf, math.inf, False, local, True, 0)
     n_solves = 0
 
     def decide(lc: float) -> str:
@@ -1651,34 +1669,56 @@ def vicreg_hinge_exact_threshold(G: Any, K: int, *, lambda_s: float = 25.0,
             return "beaten"
         return "undecided"
 
-    lo, hi = (local, None) if local > 0 else (0.0, None)
+    def result(lo: float, hi: float, beaten: bool, decided: bool) -> ExactThreshold:
+        return ExactThreshold(lo, hi, beaten, local, decided, n_solves)
+
+    # 1. an upper end: double from 2 lambda^dagger (or from 1) until the prediction is optimal
+    lo, beaten, hi = local, False, math.inf
     x = 2 * local if local > 0 else 1.0
-    for _ in range(60):  # find a weight where the prediction is optimal
+    for _ in range(60):
         verdict = decide(x)
         if verdict == "exact":
             hi = x
             break
         if verdict == "undecided":
-            return ExactThreshold(lo, math.inf, local, False, n_solves)
-        lo, x = x, 2 * x
-    if hi is None:
-        return ExactThreshold(lo, math.inf, local, False, n_solves)
-    if local > 0 and lo == local and hi == 2 * local:
-        verdict = decide(local)  # is the necessary condition already sufficient?
+            return result(lo, math.inf, beaten, False)
+        lo, beaten, x = x, True, 2 * x
+    if math.isinf(hi):
+        return result(lo, math.inf, beaten, False)
+    # 2. lambda^dagger = 0 (no cut counts): halve until beaten or below rtol (the start
+    #    weight is 1); then the prediction is optimal down to rtol: returns (0, hi]
+    if lo == 0:
+        while True:
+            x = hi / 2
+            if x < rtol:
+                return result(0.0, hi, False, True)
+            verdict = decide(x)
+            if verdict == "exact":
+                hi = x
+            elif verdict == "beaten":
+                lo, beaten = x, True
+                break
+            else:
+                return result(0.0, hi, False, False)
+    # 3. is the necessary condition already sufficient?
+    if not beaten:
+        verdict = decide(lo)
         if verdict == "exact":
-            return ExactThreshold(local, local, local, True, n_solves)
+            return result(lo, lo, False, True)
         if verdict == "undecided":
-            return ExactThreshold(local, hi, local, False, n_solves)
-    while lo <= 0 or hi / lo > 1 + rtol:
-        mid = math.sqrt(lo * hi) if lo > 0 else hi / 2
+            return result(lo, hi, False, False)
+        beaten = True
+    # 4. geometric bisection
+    while hi / lo > 1 + rtol:
+        mid = math.sqrt(lo * hi)
         verdict = decide(mid)
         if verdict == "exact":
             hi = mid
         elif verdict == "beaten":
             lo = mid
         else:
-            return ExactThreshold(lo, hi, local, False, n_solves)
-    return ExactThreshold(lo, hi, local, True, n_solves)
+            return result(lo, hi, beaten, False)
+    return result(lo, hi, beaten, True)
 
 
 # --------------------------------------------------------------------------------------
