@@ -48,6 +48,7 @@ __all__ = [
     "vicreg_hinge_certified_optimum",
     "vicreg_hinge_diagonal_threshold",
     "vicreg_hinge_exact_threshold",
+    "vicreg_hinge_variance_cap",
     "info_nce_large_tau_matrix",
 ]
 
@@ -1284,6 +1285,20 @@ def _schur_horn_rotation(c: np.ndarray, d: np.ndarray) -> np.ndarray:
     return V[:, np.argsort(order)]
 
 
+def _hinge_search_args(G: Any, K: int, lambda_s: float, lambda_v: float, eps: float,
+                       f: str) -> tuple[torch.Tensor, int, float, float, float]:
+    """Validate what the certified hinge searches share: G, K <= 5, weights, eps."""
+    G, K = _graph_and_K(G, K, f, allow_sparse=False)
+    if K > 5:
+        raise ValueError(f"{f}: the branch and bound is meant for K <= 5; got K={K}.")
+    lambda_s = _v.check_positive(lambda_s, "lambda_s", f)
+    lambda_v = _v.check_positive(lambda_v, "lambda_v", f)
+    eps = _v.check_positive(eps, "eps", f, allow_zero=True)
+    if eps >= 1:
+        raise ValueError(f"The 'eps' parameter of {f} must be in [0, 1). Got {eps!r}.")
+    return G, K, lambda_s, lambda_v, eps
+
+
 def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
                                    lambda_v: float = 25.0, lambda_c: float = 1.0,
                                    eps: float = 1e-4, unbiased: bool = True,
@@ -1351,15 +1366,8 @@ def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
     """
     from .losses import vicreg_hinge as _loss
     f = "vicreg_hinge_certified_optimum"
-    G, K = _graph_and_K(G, K, f, allow_sparse=False)
-    if K > 5:
-        raise ValueError(f"{f}: the branch and bound is meant for K <= 5; got K={K}.")
-    lambda_s = _v.check_positive(lambda_s, "lambda_s", f)
-    lambda_v = _v.check_positive(lambda_v, "lambda_v", f)
+    G, K, lambda_s, lambda_v, eps = _hinge_search_args(G, K, lambda_s, lambda_v, eps, f)
     lambda_c = _v.check_positive(lambda_c, "lambda_c", f)
-    eps = _v.check_positive(eps, "eps", f, allow_zero=True)
-    if eps >= 1:
-        raise ValueError(f"The 'eps' parameter of {f} must be in [0, 1). Got {eps!r}.")
     max_boxes = _v.check_int(max_boxes, "max_boxes", f, 1, 10 ** 8)
     n = G.shape[0]
     rho = n / (n - 1) if unbiased else 1.0
@@ -1552,6 +1560,35 @@ def vicreg_hinge_diagonal_threshold(eigenvalues: Any, c: Any, *, lambda_s: float
     return thr
 
 
+def vicreg_hinge_variance_cap(Z: Any, level: float) -> torch.Tensor:
+    r"""Scale each column of ``Z`` whose variance exceeds ``level`` down to it (R11).
+
+    .. math:: z_{:k} \mapsto \sqrt{t / C_{kk}}\, z_{:k} \quad\text{if } C_{kk} > t,
+              \qquad C = C(Z) = Z^\top HZ/N .
+
+    At :math:`t = (1 - \epsilon)/\rho`, where the hinge of ``losses.vicreg_hinge``
+    vanishes, this never raises that loss (the variance cap of
+    :ref:`ch-vicreg-hinge`): the column's invariance term shrinks by
+    :math:`t/C_{kk}`, its covariances by :math:`\sqrt{t/C_{kk}}`, and its hinge
+    stays :math:`0`.
+
+    Parameters
+    ----------
+    Z : (N, K) array_like
+    level : float > 0
+
+    Returns
+    -------
+    torch.Tensor, shape (N, K)
+    """
+    from .losses import covariance
+    f = "vicreg_hinge_variance_cap"
+    Z = _v.check_matrix(Z, "Z", f)
+    level = _v.check_positive(level, "level", f)
+    var = covariance(Z).diagonal()
+    return Z * torch.where(var > level, (level / var).sqrt(), torch.ones_like(var))
+
+
 @dataclass
 class ExactThreshold:
     r"""Where the diagonal prediction is the optimum (:func:`vicreg_hinge_exact_threshold`).
@@ -1632,14 +1669,7 @@ def vicreg_hinge_exact_threshold(G: Any, K: int, *, lambda_s: float = 25.0,
     ExactThreshold
     """
     f = "vicreg_hinge_exact_threshold"
-    G, K = _graph_and_K(G, K, f, allow_sparse=False)
-    if K > 5:
-        raise ValueError(f"{f}: the branch and bound is meant for K <= 5; got K={K}.")
-    lambda_s = _v.check_positive(lambda_s, "lambda_s", f)
-    lambda_v = _v.check_positive(lambda_v, "lambda_v", f)
-    eps = _v.check_positive(eps, "eps", f, allow_zero=True)
-    if eps >= 1:
-        raise ValueError(f"The 'eps' parameter of {f} must be in [0, 1). Got {eps!r}.")
+    G, K, lambda_s, lambda_v, eps = _hinge_search_args(G, K, lambda_s, lambda_v, eps, f)
     rtol = _v.check_positive(rtol, "rtol", f)
     if rtol >= 1:
         raise ValueError(f"The 'rtol' parameter of {f} must be in (0, 1). Got {rtol!r}.")

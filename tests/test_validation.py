@@ -222,6 +222,10 @@ BAD_INPUTS = [
     case("closed_form.vicreg_hinge_exact_threshold", ASYM, 2,
          id="vicreg_hinge_exact_threshold-asymmetric",
          match=r"G must be symmetric in vicreg_hinge_exact_threshold"),
+    case("closed_form.vicreg_hinge_variance_cap", Z8, -1.0,
+         id="vicreg_hinge_variance_cap-negative-level",
+         match=r"The 'level' parameter of vicreg_hinge_variance_cap must be a finite "
+               r"real number > 0\. Got -1\.0 instead"),
     case("closed_form.info_nce_large_tau_matrix", ASYM,
          id="info_nce_large_tau_matrix-asymmetric",
          match=r"G must be symmetric in info_nce_large_tau_matrix"),

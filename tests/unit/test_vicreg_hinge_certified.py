@@ -175,11 +175,6 @@ def test_threshold_skips_a_collapsed_direction() -> None:
     assert thr == pytest.approx(expected, rel=1e-12)
 
 
-def _cap(Z: torch.Tensor, level: float) -> torch.Tensor:
-    var = losses.covariance(Z).diagonal()
-    return Z * torch.where(var > level, (level / var).sqrt(), torch.ones_like(var))
-
-
 @pytest.mark.parametrize("lc", [1.0, 30.0])
 def test_variance_cap_never_raises_the_loss_and_a_lower_cap_can(lc: float) -> None:
     """Part 4: scaling columns of variance > t = (1 - eps)/rho down to t lowers the loss;
@@ -195,8 +190,9 @@ def test_variance_cap_never_raises_the_loss_and_a_lower_cap_can(lc: float) -> No
         base = float(losses.vicreg_hinge(Z, G, cov_coeff=lc))
         # a sum of about N^2 K terms of the loss's size: its rounding
         unit = bounds.rounding(base, N * N * K, factor=10)
-        assert float(losses.vicreg_hinge(_cap(Z, t), G, cov_coeff=lc)) <= base + unit
-        raised |= float(losses.vicreg_hinge(_cap(Z, t / 2), G, cov_coeff=lc)) > base + unit
+        cap = closed_form.vicreg_hinge_variance_cap
+        assert float(losses.vicreg_hinge(cap(Z, t), G, cov_coeff=lc)) <= base + unit
+        raised |= float(losses.vicreg_hinge(cap(Z, t / 2), G, cov_coeff=lc)) > base + unit
     assert raised
 
 
@@ -276,3 +272,15 @@ def test_exact_threshold_when_no_cut_counts(case: str) -> None:
         ex = closed_form.vicreg_hinge_exact_threshold(graphs.augmentation_graph(6, 4), 3)
     assert ex.local == 0 and ex.lower == 0 and not ex.lower_beaten
     assert ex.decided and 0 < ex.upper < 0.05
+
+
+def test_variance_cap_sets_exactly_the_large_variances_to_the_level() -> None:
+    gen = torch.Generator().manual_seed(5)
+    Z = torch.randn(20, 4, generator=gen, dtype=torch.float64) * torch.tensor(
+        [0.5, 1.0, 2.0, 3.0], dtype=torch.float64)
+    var = losses.covariance(Z).diagonal()
+    out = losses.covariance(closed_form.vicreg_hinge_variance_cap(Z, 1.0)).diagonal()
+    big = var > 1.0
+    assert big.any() and (~big).any()
+    assert torch.allclose(out[big], torch.ones_like(out[big]), rtol=1e-12)
+    assert torch.allclose(out[~big], var[~big], rtol=1e-14, atol=0)
