@@ -37,6 +37,7 @@ RESULTS: dict[str, dict[str, object]] = {
                           "closed_form.vicreg_hinge_optimum",
                           "closed_form.vicreg_hinge_linear_optimum",
                           "closed_form.vicreg_hinge_per_view_optimum",
+                          "closed_form.vicreg_hinge_per_view_certified",
                           "closed_form.vicreg_hinge_reduced_objective",
                           "closed_form.vicreg_hinge_certified_optimum",
                           "closed_form.vicreg_hinge_diagonal_threshold",

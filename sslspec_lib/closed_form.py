@@ -44,6 +44,7 @@ __all__ = [
     "spectral_contrastive_linear_optimum",
     "barlow_twins_linear_optimum",
     "vicreg_hinge_per_view_optimum",
+    "vicreg_hinge_per_view_certified",
     "vicreg_hinge_reduced_objective",
     "vicreg_hinge_certified_optimum",
     "vicreg_hinge_diagonal_threshold",
@@ -1084,6 +1085,334 @@ def vicreg_hinge_per_view_optimum(n_samples: int, n_views: int, K: int, *,
     if not return_details:
         return Z
     return Z, det
+
+
+def _hinge_grad(x: np.ndarray, eps: float, beta: float) -> np.ndarray:
+    """A subgradient of the convex h(x) = max(0, 1 - sqrt(x + eps)) (0 from beta on)."""
+    with np.errstate(divide="ignore"):
+        return np.where(x < beta, -0.5 / np.sqrt(np.maximum(x, 0.0) + eps), 0.0)
+
+
+def _polygon_qp_min(H: np.ndarray, g: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                    Gc: np.ndarray, hc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Exact min of :math:`\frac12x^\top Hx + g^\top x` over a box cut by half-planes, batched.
+
+    ``H`` (B, 2, 2), ``g`` (B, 2), the box ``lo <= x <= hi`` (B, 2) and the
+    half-planes ``Gc x <= hc`` (B, r, 2), (B, r).  The minimum of a quadratic
+    over a convex polygon is at its stationary point (if that is inside and the
+    quadratic is convex) or on an edge, and each edge lies on one of the lines;
+    so the stationary point and the minimum of the quadratic on every line
+    clipped by all the other half-planes are compared.  Returns ``(value, x)``;
+    ``value`` is ``inf`` where the polygon is empty.  Feasibility is tested with
+    a slack of ``1e-12`` times the right-hand sides.
+    """
+    B = g.shape[0]
+    eye = np.eye(2)
+    Gb = np.concatenate([np.broadcast_to(-eye, (B, 2, 2)), np.broadcast_to(eye, (B, 2, 2)),
+                         Gc], axis=1)
+    hb = np.concatenate([-lo, hi, hc], axis=1)
+    slack = 1e-12 * np.maximum(1.0, np.abs(hb))
+    nrm = np.sqrt((Gb ** 2).sum(2))
+    quad = lambda x: 0.5 * np.einsum("bi,bij,bj->b", x, H, x) + (g * x).sum(1)
+    det = H[:, 0, 0] * H[:, 1, 1] - H[:, 0, 1] * H[:, 1, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xs = np.stack([(-H[:, 1, 1] * g[:, 0] + H[:, 0, 1] * g[:, 1]) / det,
+                       (H[:, 1, 0] * g[:, 0] - H[:, 0, 0] * g[:, 1]) / det], 1)
+    ok = (H[:, 0, 0] > 0) & (det > 0) & np.isfinite(xs).all(1)
+    xs = np.where(ok[:, None], xs, 0.0)
+    ok &= ((np.einsum("brj,bj->br", Gb, xs) - hb) <= slack).all(1)
+    best = np.where(ok, quad(xs), np.inf)
+    bx = xs.copy()
+    R = Gb.shape[1]
+    for i in range(R):
+        valid = nrm[:, i] > 0
+        nn = np.where(valid, nrm[:, i], 1.0)
+        x0 = Gb[:, i] * (hb[:, i] / nn ** 2)[:, None]  # a point of the line
+        dv = np.stack([-Gb[:, i, 1], Gb[:, i, 0]], 1) / nn[:, None]  # its direction
+        s_lo, s_hi = np.full(B, -np.inf), np.full(B, np.inf)
+        for k in range(R):
+            if k == i:
+                continue
+            a = (Gb[:, k] * dv).sum(1)
+            r = hb[:, k] + slack[:, k] - (Gb[:, k] * x0).sum(1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = r / a
+            s_hi = np.where(a > 0, np.minimum(s_hi, t), s_hi)
+            s_lo = np.where(a < 0, np.maximum(s_lo, t), s_lo)
+            s_lo = np.where((a == 0) & (r < 0), np.inf, s_lo)  # parallel and outside
+        seg = valid & (s_lo <= s_hi) & np.isfinite(s_lo) & np.isfinite(s_hi)
+        A2 = 0.5 * np.einsum("bi,bij,bj->b", dv, H, dv)
+        A1 = (dv * (np.einsum("bij,bj->bi", H, x0) + g)).sum(1)
+        sl, sh = np.where(seg, s_lo, 0.0), np.where(seg, s_hi, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sv = np.clip(np.where(A2 > 0, -A1 / (2 * A2), sl), sl, sh)
+        for s in (sl, sh, sv):
+            x = x0 + s[:, None] * dv
+            val = np.where(seg, quad(x), np.inf)
+            upd = val < best
+            best, bx = np.where(upd, val, best), np.where(upd[:, None], x, bx)
+    return best, bx
+
+
+@dataclass(frozen=True)
+class PerViewHingeCertificate:
+    r"""A certified minimum of per-view hinge VICReg on cliques (:func:`vicreg_hinge_per_view_certified`).
+
+    Attributes
+    ----------
+    lower : float
+        A proved lower bound on the minimum (branch and bound over the
+        families of :ref:`ch-vicreg-per-view`, up to float64 rounding).
+    upper : float
+        ``losses.vicreg_hinge`` (``n_views=V``) at the returned ``Z``.
+    upper_reduced : float
+        The reduced objective at the best point found.
+    bracket : PerViewHingeBracket
+        The closed-form bracket of :func:`vicreg_hinge_per_view_optimum`.
+    d : numpy.ndarray, shape (K,)
+        The per-view variances of the returned point, sorted decreasingly.
+    n_orthogonal : int
+        :math:`j`: columns at variance :math:`\beta` orthogonal to all others.
+    level : float
+        The frame bound :math:`T/q` of the other columns, a tight frame in
+        :math:`q = N' - 1 - j` dimensions (``0`` if they are all zero).
+    rank : int
+        :math:`\operatorname{rank}(HZ)` of the returned point.
+    n_families, n_boxes : int
+        Families enumerated and boxes examined.
+    certified : bool
+        ``upper - lower <= tol``.
+    tol : float
+        The tolerance required.
+    """
+
+    lower: float
+    upper: float
+    upper_reduced: float
+    bracket: PerViewHingeBracket
+    d: np.ndarray
+    n_orthogonal: int
+    level: float
+    rank: int
+    n_families: int
+    n_boxes: int
+    certified: bool
+    tol: float
+
+
+def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
+                                    sim_coeff: float = 25.0, std_coeff: float = 25.0,
+                                    cov_coeff: float = 1.0, eps: float = 1e-4,
+                                    tol: float | None = None, max_families: int = 200000,
+                                    max_boxes: int = 2000000, dtype: torch.dtype = torch.float64,
+                                    device: Any = None
+                                    ) -> tuple[torch.Tensor, PerViewHingeCertificate]:
+    r"""A certified minimum of the reference hinge VICReg with per-view statistics on cliques (R11).
+
+    With the notation of :func:`vicreg_hinge_per_view_optimum`
+    (:math:`p = N' - 1 < K`, :math:`\beta = 1 - \epsilon`, :math:`v =
+    \lambda_v/K`, :math:`b = \lambda_cV/K`), :math:`\min\ell = \min_C F(C)`
+    over PSD :math:`C` of rank at most :math:`p`, and (proved in
+    :ref:`ch-vicreg-per-view`)
+
+    .. math::
+
+        \min_C F(C) = \min_{0 \le j < p}\ \min\Bigl\{ v\sum_{k} h(t_k) + b\Bigl(
+        \frac{T^2}{q} - \sum_k t_k^2\Bigr) : t \in [0, \beta]^{K - j},\
+        \max_k t_k \le \frac Tq \Bigr\},
+
+    :math:`q = p - j`, :math:`T = \sum_k t_k`: :math:`j` columns at variance
+    :math:`\beta` orthogonal to everything, the other :math:`K - j` a tight
+    frame of frame bound :math:`T/q` in :math:`q` dimensions.  Every inner
+    minimum is attained at a :math:`t` with at most three distinct values,
+    :math:`(u^{n_u}, b, a^{m})` with :math:`u = \min(\beta, T/q)`, so each
+    pair :math:`(j, n_u)` is a family with two parameters :math:`(a, b)`.  A
+    branch and bound over all families bounds each box below by the tangent
+    plane of the convex hinge part at the box's centre plus the exact minimum
+    of the (indefinite) quadratic part over the box cut by the family's
+    constraints; the point of that minimum gives the upper bound.
+
+    Parameters
+    ----------
+    n_samples : int >= 3
+        :math:`N'`.
+    n_views : int >= 2
+        :math:`V`.
+    K : int >= 1
+        If :math:`K \le N' - 1` (or a weight is ``0``) the minimum is ``0``
+        (:func:`vicreg_hinge_per_view_optimum`'s point is returned).
+    sim_coeff : float > 0
+    std_coeff, cov_coeff : float >= 0
+    eps : float, 0 <= eps < 1
+    tol : float > 0, optional
+        Required ``upper - lower``; default ``1e-9`` times the larger of the
+        bracket's upper value and :math:`\lambda_v/K`.
+    max_families : int
+        The search enumerates about :math:`(N' - 1)(K + N'/2)` families; larger
+        problems are refused (the reference's :math:`N' = 2048`,
+        :math:`K = 8192` would need about :math:`2\cdot 10^7`).
+    max_boxes : int
+        Budget of the branch and bound; if exhausted, ``certified`` is False.
+    dtype, device : of the returned ``Z``.
+
+    Returns
+    -------
+    Z : torch.Tensor, shape (N' V, K), an invariant point whose loss is ``upper``.
+    PerViewHingeCertificate
+    """
+    from .graphs import augmentation_graph
+    from .losses import vicreg_hinge as _loss
+    f = "vicreg_hinge_per_view_certified"
+    n_s = _v.check_int(n_samples, "n_samples", f, 3)
+    V = _v.check_int(n_views, "n_views", f, 2)
+    K = _v.check_int(K, "K", f, 1)
+    max_families = _v.check_int(max_families, "max_families", f, 1)
+    max_boxes = _v.check_int(max_boxes, "max_boxes", f, 1)
+    _v.check_positive(sim_coeff, "sim_coeff", f)
+    _v.check_positive(std_coeff, "std_coeff", f, allow_zero=True)
+    _v.check_positive(cov_coeff, "cov_coeff", f, allow_zero=True)
+    _v.check_positive(eps, "eps", f, allow_zero=True)
+    if eps >= 1:
+        raise ValueError(f"The 'eps' parameter of {f} must be a finite real number "
+                         f"in [0, 1). Got {eps!r} instead.")
+    Z0, bracket = vicreg_hinge_per_view_optimum(
+        n_s, V, K, sim_coeff=sim_coeff, std_coeff=std_coeff, cov_coeff=cov_coeff, eps=eps,
+        dtype=dtype, device=device, return_details=True)
+    lam_v, lam_c, eps = float(std_coeff), float(cov_coeff), float(eps)
+    p, beta = n_s - 1, 1.0 - eps
+    tol = (1e-9 * max(bracket.upper, lam_v / K) if tol is None
+           else _v.check_positive(tol, "tol", f))
+    G = augmentation_graph(n_s, V, dtype=dtype, device=device)
+    loss_of = lambda Z: float(_loss(Z, G, n_views=V, sim_coeff=sim_coeff, std_coeff=lam_v,
+                                    cov_coeff=lam_c, eps=eps))
+    if K <= p or lam_v == 0 or lam_c == 0:  # the minimum is 0 (part 2; a weight is 0)
+        up = loss_of(Z0)
+        d0 = np.sort(torch.diagonal(_pv_cov(Z0, V)).cpu().numpy())[::-1].copy()
+        cert = PerViewHingeCertificate(0.0, up, bracket.upper, bracket, d0, 0, 0.0,
+                                       bracket.rank, 0, 0, up <= tol, tol)
+        return Z0, cert
+    n_fam = sum(K - j + min(p - j, K - j) for j in range(p))
+    if n_fam > max_families:
+        raise ValueError(f"{f}: N' = {n_s}, K = {K} needs {n_fam} families, more than "
+                         f"max_families={max_families}; the bracket of "
+                         f"vicreg_hinge_per_view_optimum still applies.")
+    v, bq = lam_v / K, lam_c * V / K
+    fams = np.array([(j, nu, br) for j in range(p) for nu in range(K - j)
+                     for br in (0, 1) if br == 0 or nu < p - j])
+    jj, nu, br = fams[:, 0], fams[:, 1], fams[:, 2]
+    n, q = K - jj, p - jj
+    m = n - nu - 1
+    isB = br == 1
+    # x = (a, b); A: u = beta, T = nu beta + b + m a >= q beta; B: u = T/q = w.x, a, b <= u
+    w = np.stack([m, np.ones_like(m)], 1).astype(float)
+    w = np.where(isB[:, None], w / np.where(isB, q - nu, 1)[:, None], w)
+    Dg = np.zeros((fams.shape[0], 2, 2))
+    Dg[:, 0, 0], Dg[:, 1, 1] = m, 1.0
+    ww = np.einsum("fi,fj->fij", w, w)
+    Hf = 2 * bq * (np.where(isB, q - nu, 1.0 / q)[:, None, None] * ww - Dg)
+    glin = np.where(isB[:, None], 0.0, 2 * bq * (nu * beta / q)[:, None] * w)
+    cst = np.where(isB, 0.0, bq * (nu ** 2 * beta ** 2 / q - nu * beta ** 2))
+    Gc = np.zeros((fams.shape[0], 2, 2))
+    hc = np.zeros((fams.shape[0], 2))
+    Gc[:, 0] = np.where(isB[:, None], np.stack([1 - w[:, 0], -w[:, 1]], 1), -w)
+    hc[:, 0] = np.where(isB, 0.0, (nu - q) * beta)
+    Gc[:, 1] = np.where(isB[:, None], np.stack([-w[:, 0], 1 - w[:, 1]], 1), 0.0)
+    hv = lambda x: _hinge_values(x, eps, 1.0)
+
+    def parts(fi: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """u and the exact family objective at x."""
+        a, b = x[:, 0], x[:, 1]
+        u = np.where(isB[fi], (w[fi] * x).sum(1), beta)
+        T = np.where(isB[fi], q[fi] * u, nu[fi] * beta + b + m[fi] * a)
+        conv = v * (nu[fi] * hv(u) + hv(b) + m[fi] * hv(a))
+        return u, conv + bq * (T ** 2 / q[fi] - nu[fi] * u ** 2 - b ** 2 - m[fi] * a ** 2)
+
+    def bound(fi: np.ndarray, lo: np.ndarray, hi: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        c = 0.5 * (lo + hi)
+        uc = (w[fi] * c).sum(1)
+        conv_c = v * (np.where(isB[fi], nu[fi] * hv(uc), 0.0) + hv(c[:, 1]) + m[fi] * hv(c[:, 0]))
+        ga = m[fi] * np.where(m[fi] > 0, _hinge_grad(c[:, 0], eps, beta), 0.0)
+        grad = v * np.stack([ga, _hinge_grad(c[:, 1], eps, beta)], 1)
+        gu = nu[fi] * np.where(isB[fi] & (nu[fi] > 0), _hinge_grad(uc, eps, beta), 0.0)
+        grad = grad + v * gu[:, None] * w[fi]
+        qv, x = _polygon_qp_min(Hf[fi], glin[fi] + grad, lo, hi, Gc[fi], hc[fi])
+        lb = conv_c - (grad * c).sum(1) + qv + cst[fi]
+        x = np.clip(x, lo, hi)
+        ub = np.where(np.isfinite(qv), parts(fi, x)[1], np.inf)
+        return lb, ub, x
+
+    fi = np.arange(fams.shape[0])
+    lo = np.zeros((fi.size, 2))
+    hi = np.full((fi.size, 2), beta)
+    hi[:, 0] = np.where(m > 0, beta, 0.0)  # a is absent when m = 0
+    lb, ub, x = bound(fi, lo, hi)
+    k = int(np.argmin(ub))
+    best_val, best = float(ub[k]), (int(fi[k]), x[k].copy())
+    n_boxes, pruned, rows = fi.size, np.inf, np.arange(20000)
+    while True:
+        keep = lb < best_val - tol
+        pruned = min(pruned, float(lb[~keep].min(initial=np.inf)))
+        fi, lo, hi, lb = fi[keep], lo[keep], hi[keep], lb[keep]
+        if fi.size == 0 or n_boxes >= max_boxes:
+            break
+        order = np.argsort(lb, kind="stable")
+        sel, rest = order[:rows.size], order[rows.size:]
+        r = rows[:sel.size]
+        ax = np.argmax(hi[sel] - lo[sel], 1)
+        mid = 0.5 * (lo[sel][r, ax] + hi[sel][r, ax])
+        lo1, hi1, lo2, hi2 = lo[sel], hi[sel].copy(), lo[sel].copy(), hi[sel]
+        hi1[r, ax], lo2[r, ax] = mid, mid
+        nf = np.concatenate([fi[sel], fi[sel]])
+        nlo, nhi = np.concatenate([lo1, lo2]), np.concatenate([hi1, hi2])
+        nlb, nub, nx = bound(nf, nlo, nhi)
+        nlb = np.maximum(nlb, np.concatenate([lb[sel], lb[sel]]))  # a child's minimum is >=
+        n_boxes += nf.size
+        k = int(np.argmin(nub))
+        if nub[k] < best_val:
+            best_val, best = float(nub[k]), (int(nf[k]), nx[k].copy())
+        fi, lo = np.concatenate([fi[rest], nf]), np.concatenate([lo[rest], nlo])
+        hi, lb = np.concatenate([hi[rest], nhi]), np.concatenate([lb[rest], nlb])
+    lower = max(0.0, min(pruned, float(lb.min(initial=np.inf)), best_val))
+    if bracket.upper <= best_val:  # the explicit point of part 3 is as good
+        up = loss_of(Z0)
+        d0 = np.sort(torch.diagonal(_pv_cov(Z0, V)).cpu().numpy())[::-1].copy()
+        cert = PerViewHingeCertificate(lower, up, bracket.upper, bracket, d0, 0,
+                                       (K - bracket.n_collapsed) * bracket.scale / p,
+                                       bracket.rank, len(fams),
+                                       n_boxes, up - lower <= tol, tol)
+        return Z0, cert
+    # build the point: j orthogonal columns at beta, the rest a tight frame (Schur-Horn)
+    k, (a, b) = best
+    j, q_, m_ = int(jj[k]), int(q[k]), int(m[k])
+    u = float(parts(np.array([k]), np.array([[a, b]]))[0][0])
+    t = np.sort(np.concatenate([np.full(int(nu[k]), u), [b], np.full(m_, a)]))[::-1]
+    T = float(t.sum())
+    level = T / q_
+    c = np.concatenate([np.full(q_, level), np.zeros(t.size - q_)])
+    Wr = _schur_horn_rotation(c, t)
+    A = np.sqrt(level) * Wr[:, :q_].T  # q x (K - j), A^T A has diagonal t
+    R = np.zeros((p, K))
+    R[:j, :j] = math.sqrt(beta) * np.eye(j)
+    R[j:, j:] = A
+    opts = dict(dtype=dtype, device=device)
+    H = torch.eye(n_s, **opts) - 1.0 / n_s
+    U = torch.linalg.qr(H[:, :p])[0]
+    Y = p ** 0.5 * U @ torch.as_tensor(R, **opts)
+    Z = Y.repeat_interleave(V, dim=0)
+    up = loss_of(Z)
+    d = np.sort(np.concatenate([np.full(j, beta), t]))[::-1]
+    cert = PerViewHingeCertificate(lower, up, best_val, bracket, d, j, level,
+                                   j + (q_ if level > 0 else 0), len(fams), n_boxes,
+                                   up - lower <= tol, tol)
+    return Z, cert
+
+
+def _pv_cov(Z: torch.Tensor, V: int) -> torch.Tensor:
+    """The unbiased covariance of the first view block of Z."""
+    Y = Z[0::V]
+    Yc = Y - Y.mean(dim=0)
+    return Yc.T @ Yc / (Y.shape[0] - 1)
 
 
 # --------------------------------------------------------------------------------------

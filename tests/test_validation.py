@@ -196,6 +196,13 @@ BAD_INPUTS = [
          id="vicreg_hinge_per_view_optimum-negative-weight",
          match=r"The 'cov_coeff' parameter of vicreg_hinge_per_view_optimum must be a finite "
                r"real number >= 0\. Got -1\.0 instead"),
+    case("closed_form.vicreg_hinge_per_view_certified", 6, 2, 8, cov_coeff=-1.0,
+         id="vicreg_hinge_per_view_certified-negative-weight",
+         match=r"The 'cov_coeff' parameter of vicreg_hinge_per_view_certified must be a "
+               r"finite real number >= 0\. Got -1\.0 instead"),
+    case("closed_form.vicreg_hinge_per_view_certified", 6, 2, 24, max_families=10,
+         id="vicreg_hinge_per_view_certified-too-many-families",
+         match=r"vicreg_hinge_per_view_certified: N' = 6, K = 24 needs 125 families"),
     case("closed_form.vicreg_hinge_certified_optimum", ASYM, 2,
          id="vicreg_hinge_certified_optimum-asymmetric",
          match=r"G must be symmetric in vicreg_hinge_certified_optimum"),
