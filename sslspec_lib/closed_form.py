@@ -1104,14 +1104,18 @@ def _polygon_qp_min(H: np.ndarray, g: np.ndarray, lo: np.ndarray, hi: np.ndarray
     so the stationary point and the minimum of the quadratic on every line
     clipped by all the other half-planes are compared.  Returns ``(value, x)``;
     ``value`` is ``inf`` where the polygon is empty.  Feasibility is tested with
-    a slack of ``1e-12`` times the right-hand sides.
+    a slack of ``1e-13`` times the size of each half-plane's terms on the box
+    (so the value may be below the exact minimum by that slack times the
+    gradient: still a lower bound).
     """
     B = g.shape[0]
     eye = np.eye(2)
     Gb = np.concatenate([np.broadcast_to(-eye, (B, 2, 2)), np.broadcast_to(eye, (B, 2, 2)),
                          Gc], axis=1)
     hb = np.concatenate([-lo, hi, hc], axis=1)
-    slack = 1e-12 * np.maximum(1.0, np.abs(hb))
+    # rounding slack of each half-plane, relative to the size of its terms on the box
+    xmax = np.maximum(np.abs(lo), np.abs(hi))
+    slack = 1e-13 * (np.abs(hb) + np.einsum("brj,bj->br", np.abs(Gb), xmax))
     nrm = np.sqrt((Gb ** 2).sum(2))
     quad = lambda x: 0.5 * np.einsum("bi,bij,bj->b", x, H, x) + (g * x).sum(1)
     det = H[:, 0, 0] * H[:, 1, 1] - H[:, 0, 1] * H[:, 1, 0]
@@ -1303,7 +1307,8 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     n, q = K - jj, p - jj
     m = n - nu - 1
     isB = br == 1
-    # x = (a, b); A: u = beta, T = nu beta + b + m a >= q beta; B: u = T/q = w.x, a, b <= u
+    # x = (a, b) (x and y of the chapter): A: u = beta, T = nu beta + b + m a >= q beta;
+    # B: u = T/q = w.x <= beta
     w = np.stack([m, np.ones_like(m)], 1).astype(float)
     w = np.where(isB[:, None], w / np.where(isB, q - nu, 1)[:, None], w)
     Dg = np.zeros((fams.shape[0], 2, 2))
@@ -1312,11 +1317,15 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     Hf = 2 * bq * (np.where(isB, q - nu, 1.0 / q)[:, None, None] * ww - Dg)
     glin = np.where(isB[:, None], 0.0, 2 * bq * (nu * beta / q)[:, None] * w)
     cst = np.where(isB, 0.0, bq * (nu ** 2 * beta ** 2 / q - nu * beta ** 2))
-    Gc = np.zeros((fams.shape[0], 2, 2))
-    hc = np.zeros((fams.shape[0], 2))
+    # A: T >= q beta.  B: x <= u, y <= u, and u <= beta (u > beta is family A), which also
+    # keeps the kink of h(u) out of the box's interior
+    Gc = np.zeros((fams.shape[0], 3, 2))
+    hc = np.zeros((fams.shape[0], 3))
     Gc[:, 0] = np.where(isB[:, None], np.stack([1 - w[:, 0], -w[:, 1]], 1), -w)
     hc[:, 0] = np.where(isB, 0.0, (nu - q) * beta)
     Gc[:, 1] = np.where(isB[:, None], np.stack([-w[:, 0], 1 - w[:, 1]], 1), 0.0)
+    Gc[:, 2] = np.where(isB[:, None], w, 0.0)
+    hc[:, 2] = np.where(isB, beta, 0.0)
     hv = lambda x: _hinge_values(x, eps, 1.0)
 
     def parts(fi: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1354,10 +1363,14 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
         keep = lb < best_val - tol
         pruned = min(pruned, float(lb[~keep].min(initial=np.inf)))
         fi, lo, hi, lb = fi[keep], lo[keep], hi[keep], lb[keep]
-        if fi.size == 0 or n_boxes >= max_boxes:
+        # boxes narrower than 1e-12 are not split further: their bound is rounding-limited
+        open_ = (hi - lo).max(1) > 1e-12
+        if not open_.any() or n_boxes >= max_boxes:
             break
-        order = np.argsort(lb, kind="stable")
-        sel, rest = order[:rows.size], order[rows.size:]
+        order = np.argsort(np.where(open_, lb, np.inf), kind="stable")
+        n_open = int(open_.sum())
+        sel = order[:min(rows.size, n_open)]  # the open boxes of smallest bound
+        rest = order[sel.size:]
         r = rows[:sel.size]
         ax = np.argmax(hi[sel] - lo[sel], 1)
         mid = 0.5 * (lo[sel][r, ax] + hi[sel][r, ax])
