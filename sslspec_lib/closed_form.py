@@ -1166,7 +1166,8 @@ class PerViewHingeCertificate:
     ----------
     lower : float
         A proved lower bound on the minimum (branch and bound over the
-        families of :ref:`ch-vicreg-per-view`, up to float64 rounding).
+        families of :ref:`ch-vicreg-per-view`, up to float64 rounding and the
+        slack of ``1e-13`` of the feasibility tests).
     upper : float
         ``losses.vicreg_hinge`` (``n_views=V``) at the returned ``Z``.
     upper_reduced : float
@@ -1185,7 +1186,7 @@ class PerViewHingeCertificate:
     n_families, n_boxes : int
         Families enumerated and boxes examined.
     certified : bool
-        ``upper - lower <= tol``.
+        ``upper_reduced - lower <= tol``.
     tol : float
         The tolerance required.
     """
@@ -1207,34 +1208,38 @@ class PerViewHingeCertificate:
 def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
                                     sim_coeff: float = 25.0, std_coeff: float = 25.0,
                                     cov_coeff: float = 1.0, eps: float = 1e-4,
-                                    tol: float | None = None, max_families: int = 200000,
-                                    max_boxes: int = 2000000, dtype: torch.dtype = torch.float64,
-                                    device: Any = None
+                                    tol: float | None = None, max_orthogonal: int | None = None,
+                                    max_families: int = 200000, max_boxes: int = 2000000,
+                                    dtype: torch.dtype = torch.float64, device: Any = None
                                     ) -> tuple[torch.Tensor, PerViewHingeCertificate]:
     r"""A certified minimum of the reference hinge VICReg with per-view statistics on cliques (R11).
 
     With the notation of :func:`vicreg_hinge_per_view_optimum`
-    (:math:`p = N' - 1 < K`, :math:`\beta = 1 - \epsilon`, :math:`v =
-    \lambda_v/K`, :math:`b = \lambda_cV/K`), :math:`\min\ell = \min_C F(C)`
-    over PSD :math:`C` of rank at most :math:`p`, and (proved in
+    (:math:`p = N' - 1 < K`, :math:`\beta = 1 - \epsilon`, :math:`\nu =
+    \lambda_v/K`, :math:`\gamma = \lambda_cV/K`), :math:`\min\ell = \min_C F(C)`
+    over PSD :math:`C` of rank at most :math:`p`, and (part 5 of the theorem of
     :ref:`ch-vicreg-per-view`)
 
     .. math::
 
-        \min_C F(C) = \min_{0 \le j < p}\ \min\Bigl\{ v\sum_{k} h(t_k) + b\Bigl(
-        \frac{T^2}{q} - \sum_k t_k^2\Bigr) : t \in [0, \beta]^{K - j},\
+        \min_C F(C) = \min_{0 \le j < p} P_j,\qquad P_j = \min\Bigl\{ \nu\sum_{k} h(t_k)
+        + \gamma\Bigl(\frac{T^2}{q} - \sum_k t_k^2\Bigr) : t \in [0, \beta]^{K - j},\
         \max_k t_k \le \frac Tq \Bigr\},
 
     :math:`q = p - j`, :math:`T = \sum_k t_k`: :math:`j` columns at variance
     :math:`\beta` orthogonal to everything, the other :math:`K - j` a tight
     frame of frame bound :math:`T/q` in :math:`q` dimensions.  Every inner
-    minimum is attained at a :math:`t` with at most three distinct values,
-    :math:`(u^{n_u}, b, a^{m})` with :math:`u = \min(\beta, T/q)`, so each
-    pair :math:`(j, n_u)` is a family with two parameters :math:`(a, b)`.  A
-    branch and bound over all families bounds each box below by the tangent
-    plane of the convex hinge part at the box's centre plus the exact minimum
-    of the (indefinite) quadratic part over the box cut by the family's
-    constraints; the point of that minimum gives the upper bound.
+    minimum is attained at a :math:`t` with at most three distinct values:
+    :math:`n_\tau` entries :math:`\tau = \min(\beta, T/q)`, at most one entry
+    :math:`\eta` and the others one :math:`\xi`; so each :math:`(j, n_\tau)`,
+    with :math:`\tau = \beta` (then :math:`T \ge q\beta`) or :math:`\tau =
+    T/q \le \beta` (then :math:`\xi, \eta \le \tau`), is a family with two
+    parameters :math:`(\xi, \eta) \in [0, \beta]^2`, :math:`p(K + 1)`
+    families in all.  A branch and bound over all families bounds each box
+    below by the tangent plane of the convex hinge part at the box's centre
+    plus the exact minimum of the (indefinite) quadratic part over the box cut
+    by the family's constraints; the point of that minimum gives the upper
+    bound.
 
     Parameters
     ----------
@@ -1249,12 +1254,17 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     std_coeff, cov_coeff : float >= 0
     eps : float, 0 <= eps < 1
     tol : float > 0, optional
-        Required ``upper - lower``; default ``1e-9`` times the larger of the
-        bracket's upper value and :math:`\lambda_v/K`.
+        Required ``upper_reduced - lower``; default ``1e-9`` times the larger of
+        the bracket's upper value and :math:`\lambda_v/K`.  (``upper``, the
+        loss at ``Z``, equals ``upper_reduced`` up to the rounding of the loss.)
+    max_orthogonal : int >= 0, optional
+        Search only :math:`j \le` ``max_orthogonal``: then ``lower`` bounds
+        :math:`\min_{j \le j_{\max}} P_j`, not :math:`\min\ell` (used to show
+        that a minimiser needs :math:`j > 0`).
     max_families : int
-        The search enumerates about :math:`(N' - 1)(K + N'/2)` families; larger
-        problems are refused (the reference's :math:`N' = 2048`,
-        :math:`K = 8192` would need about :math:`2\cdot 10^7`).
+        The search enumerates :math:`p(K + 1)` families (fewer with
+        ``max_orthogonal``); larger problems are refused (the reference's
+        :math:`N' = 2048`, :math:`K = 8192` would need about :math:`1.7\cdot 10^7`).
     max_boxes : int
         Budget of the branch and bound; if exhausted, ``certified`` is False.
     dtype, device : of the returned ``Z``.
@@ -1272,6 +1282,8 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     K = _v.check_int(K, "K", f, 1)
     max_families = _v.check_int(max_families, "max_families", f, 1)
     max_boxes = _v.check_int(max_boxes, "max_boxes", f, 1)
+    j_max = n_s - 2 if max_orthogonal is None else \
+        _v.check_int(max_orthogonal, "max_orthogonal", f, 0)
     _v.check_positive(sim_coeff, "sim_coeff", f)
     _v.check_positive(std_coeff, "std_coeff", f, allow_zero=True)
     _v.check_positive(cov_coeff, "cov_coeff", f, allow_zero=True)
@@ -1295,20 +1307,21 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
         cert = PerViewHingeCertificate(0.0, up, bracket.upper, bracket, d0, 0, 0.0,
                                        bracket.rank, 0, 0, up <= tol, tol)
         return Z0, cert
-    n_fam = sum(K - j + min(p - j, K - j) for j in range(p))
+    j_max = min(j_max, p - 1)
+    n_fam = sum(K - j + min(p - j, K - j) for j in range(j_max + 1))  # p (K + 1) if all j
     if n_fam > max_families:
         raise ValueError(f"{f}: N' = {n_s}, K = {K} needs {n_fam} families, more than "
                          f"max_families={max_families}; the bracket of "
                          f"vicreg_hinge_per_view_optimum still applies.")
     v, bq = lam_v / K, lam_c * V / K
-    fams = np.array([(j, nu, br) for j in range(p) for nu in range(K - j)
+    fams = np.array([(j, nu, br) for j in range(j_max + 1) for nu in range(K - j)
                      for br in (0, 1) if br == 0 or nu < p - j])
     jj, nu, br = fams[:, 0], fams[:, 1], fams[:, 2]
     n, q = K - jj, p - jj
     m = n - nu - 1
     isB = br == 1
-    # x = (a, b) (x and y of the chapter): A: u = beta, T = nu beta + b + m a >= q beta;
-    # B: u = T/q = w.x <= beta
+    # x = (a, b) are (xi, eta) of the chapter, u is tau; family A: u = beta,
+    # T = nu beta + b + m a >= q beta; family B: u = T/q = w.x <= beta
     w = np.stack([m, np.ones_like(m)], 1).astype(float)
     w = np.where(isB[:, None], w / np.where(isB, q - nu, 1)[:, None], w)
     Dg = np.zeros((fams.shape[0], 2, 2))
@@ -1317,8 +1330,8 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     Hf = 2 * bq * (np.where(isB, q - nu, 1.0 / q)[:, None, None] * ww - Dg)
     glin = np.where(isB[:, None], 0.0, 2 * bq * (nu * beta / q)[:, None] * w)
     cst = np.where(isB, 0.0, bq * (nu ** 2 * beta ** 2 / q - nu * beta ** 2))
-    # A: T >= q beta.  B: x <= u, y <= u, and u <= beta (u > beta is family A), which also
-    # keeps the kink of h(u) out of the box's interior
+    # A: T >= q beta.  B: a <= u, b <= u, and u <= beta (the entries at u lie in [0, beta];
+    # T/q > beta is family A)
     Gc = np.zeros((fams.shape[0], 3, 2))
     hc = np.zeros((fams.shape[0], 3))
     Gc[:, 0] = np.where(isB[:, None], np.stack([1 - w[:, 0], -w[:, 1]], 1), -w)
@@ -1347,6 +1360,7 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
         grad = grad + v * gu[:, None] * w[fi]
         qv, x = _polygon_qp_min(Hf[fi], glin[fi] + grad, lo, hi, Gc[fi], hc[fi])
         lb = conv_c - (grad * c).sum(1) + qv + cst[fi]
+        lb = np.where(np.isnan(lb), -np.inf, lb)  # never prune on a NaN
         x = np.clip(x, lo, hi)
         ub = np.where(np.isfinite(qv), parts(fi, x)[1], np.inf)
         return lb, ub, x
@@ -1393,7 +1407,7 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
         cert = PerViewHingeCertificate(lower, up, bracket.upper, bracket, d0, 0,
                                        (K - bracket.n_collapsed) * bracket.scale / p,
                                        bracket.rank, len(fams),
-                                       n_boxes, up - lower <= tol, tol)
+                                       n_boxes, bracket.upper - lower <= tol, tol)
         return Z0, cert
     # build the point: j orthogonal columns at beta, the rest a tight frame (Schur-Horn)
     k, (a, b) = best
@@ -1417,7 +1431,7 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     d = np.sort(np.concatenate([np.full(j, beta), t]))[::-1]
     cert = PerViewHingeCertificate(lower, up, best_val, bracket, d, j, level,
                                    j + (q_ if level > 0 else 0), len(fams), n_boxes,
-                                   up - lower <= tol, tol)
+                                   best_val - lower <= tol, tol)
     return Z, cert
 
 

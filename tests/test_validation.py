@@ -200,6 +200,10 @@ BAD_INPUTS = [
          id="vicreg_hinge_per_view_certified-negative-weight",
          match=r"The 'cov_coeff' parameter of vicreg_hinge_per_view_certified must be a "
                r"finite real number >= 0\. Got -1\.0 instead"),
+    case("closed_form.vicreg_hinge_per_view_certified", 6, 2, 24, max_orthogonal=-1,
+         id="vicreg_hinge_per_view_certified-negative-max-orthogonal",
+         match=r"The 'max_orthogonal' parameter of vicreg_hinge_per_view_certified must be "
+               r"an int in the range \[0, inf\)\. Got -1 instead"),
     case("closed_form.vicreg_hinge_per_view_certified", 6, 2, 24, max_families=10,
          id="vicreg_hinge_per_view_certified-too-many-families",
          match=r"vicreg_hinge_per_view_certified: N' = 6, K = 24 needs 125 families"),
