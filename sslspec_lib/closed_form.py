@@ -1040,9 +1040,7 @@ def vicreg_hinge_per_view_optimum(n_samples: int, n_views: int, K: int, *,
     del lam_s  # validated; the minimum does not depend on it
     p, beta = n_s - 1, 1.0 - eps
     opts = dict(dtype=dtype, device=device)
-    # orthonormal basis of the centred vectors of R^{N'} (QR of the centring matrix)
-    H = torch.eye(n_s, **opts) - 1.0 / n_s
-    U = torch.linalg.qr(H[:, :p])[0]
+    U = _centred_basis(n_s, **opts)
     h = lambda x: max(0.0, 1.0 - math.sqrt(x + eps))
     if K <= p:
         Y = p ** 0.5 * U[:, :K]
@@ -1303,7 +1301,7 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
                                     cov_coeff=lam_c, eps=eps))
     if K <= p or lam_v == 0 or lam_c == 0:  # the minimum is 0 (part 2; a weight is 0)
         up = loss_of(Z0)
-        d0 = np.sort(torch.diagonal(_pv_cov(Z0, V)).cpu().numpy())[::-1].copy()
+        d0 = _per_view_variances(Z0, V)
         cert = PerViewHingeCertificate(0.0, up, bracket.upper, bracket, d0, 0, 0.0,
                                        bracket.rank, 0, 0, up <= tol, tol)
         return Z0, cert
@@ -1403,7 +1401,7 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     lower = max(0.0, min(pruned, float(lb.min(initial=np.inf)), best_val))
     if bracket.upper <= best_val:  # the explicit point of part 3 is as good
         up = loss_of(Z0)
-        d0 = np.sort(torch.diagonal(_pv_cov(Z0, V)).cpu().numpy())[::-1].copy()
+        d0 = _per_view_variances(Z0, V)
         cert = PerViewHingeCertificate(lower, up, bracket.upper, bracket, d0, 0,
                                        (K - bracket.n_collapsed) * bracket.scale / p,
                                        bracket.rank, len(fams),
@@ -1423,9 +1421,7 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     R[:j, :j] = math.sqrt(beta) * np.eye(j)
     R[j:, j:] = A
     opts = dict(dtype=dtype, device=device)
-    H = torch.eye(n_s, **opts) - 1.0 / n_s
-    U = torch.linalg.qr(H[:, :p])[0]
-    Y = p ** 0.5 * U @ torch.as_tensor(R, **opts)
+    Y = p ** 0.5 * _centred_basis(n_s, **opts) @ torch.as_tensor(R, **opts)
     Z = Y.repeat_interleave(V, dim=0)
     up = loss_of(Z)
     d = np.sort(np.concatenate([np.full(j, beta), t]))[::-1]
@@ -1435,11 +1431,18 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     return Z, cert
 
 
-def _pv_cov(Z: torch.Tensor, V: int) -> torch.Tensor:
-    """The unbiased covariance of the first view block of Z."""
-    Y = Z[0::V]
-    Yc = Y - Y.mean(dim=0)
-    return Yc.T @ Yc / (Y.shape[0] - 1)
+def _centred_basis(n: int, **opts: Any) -> torch.Tensor:
+    """An orthonormal basis (n x (n - 1)) of the centred vectors of R^n (QR of the centring)."""
+    H = torch.eye(n, **opts) - 1.0 / n
+    return torch.linalg.qr(H[:, :n - 1])[0]
+
+
+def _per_view_variances(Z: torch.Tensor, V: int) -> np.ndarray:
+    """Unbiased variances of the first view block of Z, sorted decreasingly."""
+    from .losses import covariance
+    n = Z.shape[0] // V
+    var = torch.diagonal(covariance(Z[0::V])) * n / (n - 1)
+    return np.sort(var.cpu().numpy())[::-1].copy()
 
 
 # --------------------------------------------------------------------------------------
