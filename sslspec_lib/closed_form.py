@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -1038,51 +1038,65 @@ def vicreg_hinge_per_view_optimum(n_samples: int, n_views: int, K: int, *,
         raise ValueError(f"The 'eps' parameter of {f} must be a finite real number "
                          f"in [0, 1). Got {eps!r} instead.")
     del lam_s  # validated; the minimum does not depend on it
+    det, m, x = _per_view_bracket(n_s, V, K, lam_v, lam_c, eps)
+    Z = _per_view_bracket_point(n_s, V, K, m, x, dtype=dtype, device=device)
+    if not return_details:
+        return Z
+    return Z, det
+
+
+def _per_view_bracket(n_s: int, V: int, K: int, lam_v: float, lam_c: float, eps: float
+                      ) -> tuple[PerViewHingeBracket, int, float]:
+    """The bracket of :func:`vicreg_hinge_per_view_optimum` and its point's (m, x)."""
     p, beta = n_s - 1, 1.0 - eps
-    opts = dict(dtype=dtype, device=device)
-    U = _centred_basis(n_s, **opts)
     h = lambda x: max(0.0, 1.0 - math.sqrt(x + eps))
     if K <= p:
+        return PerViewHingeBracket(0.0, 0.0, True, 1.0, K, 0.0), 0, 1.0
+    threshold = 2 * lam_c * V * beta * (2 * K / p - 1)
+    best = None
+    for m in range(K - p + 1):  # m zero columns, a tight frame on the other K - m
+        k = K - m
+        b = lam_c * V / K * k * (k - p) / p
+        u = lambda x, m=m, k=k, b=b: lam_v / K * (m * h(0.0) + k * h(x)) + b * x * x
+        if m == 0 and lam_v >= threshold:
+            x = beta
+        else:  # u is convex on [0, beta]: bisection on its derivative
+            lo, hi = 0.0, beta
+            for _ in range(200):
+                mid = (lo + hi) / 2
+                if -lam_v * k / (2 * K * math.sqrt(mid + eps)) + 2 * b * mid < 0:
+                    lo = mid
+                else:
+                    hi = mid
+            x = min((lo, hi, beta), key=u)
+        if best is None or u(x) < best[0]:
+            best = (u(x), m, x)
+    upper, m, x = best
+    S = min(max(p * (lam_v / (2 * lam_c * V) + beta) / 2 if lam_c > 0 else K * beta,
+                beta * p), K * beta)
+    phi = lam_v / (2 * K) * (K * beta - S) \
+        + lam_c * V / K * max(0.0, S * S / p - beta * S)
+    exact = lam_v >= threshold
+    det = PerViewHingeBracket(upper if exact else float(phi), float(upper), exact,
+                              float(x), p if x > 0 else 0,
+                              threshold if lam_c > 0 else 0.0, m)
+    return det, m, float(x)
+
+
+def _per_view_bracket_point(n_s: int, V: int, K: int, m: int, x: float,
+                            **opts: Any) -> torch.Tensor:
+    """The bracket's invariant point: m zero columns, a tight frame of the others at x."""
+    p = n_s - 1
+    U = _centred_basis(n_s, **opts)
+    if K <= p:
         Y = p ** 0.5 * U[:, :K]
-        det = PerViewHingeBracket(0.0, 0.0, True, 1.0, K, 0.0)
     else:
-        threshold = 2 * lam_c * V * beta * (2 * K / p - 1)
-        best = None
-        for m in range(K - p + 1):  # m zero columns, a tight frame on the other K - m
-            k = K - m
-            b = lam_c * V / K * k * (k - p) / p
-            u = lambda x, m=m, k=k, b=b: lam_v / K * (m * h(0.0) + k * h(x)) + b * x * x
-            if m == 0 and lam_v >= threshold:
-                x = beta
-            else:  # u is convex on [0, beta]: bisection on its derivative
-                lo, hi = 0.0, beta
-                for _ in range(200):
-                    mid = (lo + hi) / 2
-                    if -lam_v * k / (2 * K * math.sqrt(mid + eps)) + 2 * b * mid < 0:
-                        lo = mid
-                    else:
-                        hi = mid
-                x = min((lo, hi, beta), key=u)
-            if best is None or u(x) < best[0]:
-                best = (u(x), m, x)
-        upper, m, x = best
-        S = min(max(p * (lam_v / (2 * lam_c * V) + beta) / 2 if lam_c > 0 else K * beta,
-                    beta * p), K * beta)
-        phi = lam_v / (2 * K) * (K * beta - S) \
-            + lam_c * V / K * max(0.0, S * S / p - beta * S)
-        exact = lam_v >= threshold
         # unit columns, A A^T = ((K - m) / p) I (an orthonormal basis if K - m = p)
         A = torch.eye(p, **opts) if K - m == p else \
             ((K - m) / p) ** 0.5 * _harmonic_frame(p, K - m, **opts)
         A = torch.cat([A, torch.zeros(p, m, **opts)], dim=1)
         Y = (p * x) ** 0.5 * U[:, :p] @ A
-        det = PerViewHingeBracket(upper if exact else float(phi), float(upper), exact,
-                                  float(x), p if x > 0 else 0,
-                                  threshold if lam_c > 0 else 0.0, m)
-    Z = Y.repeat_interleave(V, dim=0)
-    if not return_details:
-        return Z
-    return Z, det
+    return Y.repeat_interleave(V, dim=0)
 
 
 def _hinge_grad(x: np.ndarray, eps: float, beta: float) -> np.ndarray:
@@ -1187,6 +1201,9 @@ class PerViewHingeCertificate:
         ``upper_reduced - lower <= tol``.
     tol : float
         The tolerance required.
+    relaxed : bool
+        True if the Cauchy--Schwarz relaxation (:math:`K` families) certified
+        the bracket's point; ``lower`` is then the relaxation's bound.
     """
 
     lower: float
@@ -1201,6 +1218,7 @@ class PerViewHingeCertificate:
     n_boxes: int
     certified: bool
     tol: float
+    relaxed: bool = False
 
 
 def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
@@ -1208,8 +1226,9 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
                                     cov_coeff: float = 1.0, eps: float = 1e-4,
                                     tol: float | None = None, max_orthogonal: int | None = None,
                                     max_families: int = 200000, max_boxes: int = 2000000,
+                                    relaxation: bool = True, point: bool = True,
                                     dtype: torch.dtype = torch.float64, device: Any = None
-                                    ) -> tuple[torch.Tensor, PerViewHingeCertificate]:
+                                    ) -> tuple[torch.Tensor | None, PerViewHingeCertificate]:
     r"""A certified minimum of the reference hinge VICReg with per-view statistics on cliques (R11).
 
     With the notation of :func:`vicreg_hinge_per_view_optimum`
@@ -1239,6 +1258,17 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     by the family's constraints; the point of that minimum gives the upper
     bound.
 
+    First a relaxation with :math:`K` families is tried: a PSD :math:`C` of
+    rank at most :math:`p` has :math:`\|C\|_F^2 \ge (\operatorname{tr}C)^2/p`
+    (Cauchy--Schwarz on its eigenvalues), so :math:`\min\ell \ge R_0 =
+    \min_{t \in [0, \beta]^K} \nu\sum_k h(t_k) + \gamma(T^2/p - \sum_k
+    t_k^2)`, whose minimum has the same three-value structure with
+    :math:`\tau = \beta` (family A with :math:`j = 0` and without
+    :math:`T \ge p\beta`).  If the bracket's point of
+    :func:`vicreg_hinge_per_view_optimum` is within ``tol`` of that lower
+    bound it is the certified minimum and the :math:`p(K + 1)` families are
+    not enumerated; this is what makes the reference's sizes tractable.
+
     Parameters
     ----------
     n_samples : int >= 3
@@ -1260,16 +1290,25 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
         :math:`\min_{j \le j_{\max}} P_j`, not :math:`\min\ell` (used to show
         that a minimiser needs :math:`j > 0`).
     max_families : int
-        The search enumerates :math:`p(K + 1)` families (fewer with
-        ``max_orthogonal``); larger problems are refused (the reference's
-        :math:`N' = 2048`, :math:`K = 8192` would need about :math:`1.7\cdot 10^7`).
+        The full search enumerates :math:`p(K + 1)` families (fewer with
+        ``max_orthogonal``); larger problems are refused unless the relaxation
+        certifies them (the reference's :math:`N' = 2048`, :math:`K = 8192`
+        would need about :math:`1.7\cdot 10^7`).
     max_boxes : int
-        Budget of the branch and bound; if exhausted, ``certified`` is False.
+        Budget of each branch and bound; if exhausted, ``certified`` is False.
+    relaxation : bool
+        Try the relaxation first (``False``: always run the full search).
+    point : bool
+        Build ``Z`` and evaluate ``losses.vicreg_hinge`` there.  ``False``
+        returns ``Z = None`` and ``upper = upper_reduced``: at the reference's
+        sizes ``Z`` has :math:`4096 \times 8192` entries and the loss alone
+        takes about 40 s on one core.
     dtype, device : of the returned ``Z``.
 
     Returns
     -------
-    Z : torch.Tensor, shape (N' V, K), an invariant point whose loss is ``upper``.
+    Z : torch.Tensor, shape (N' V, K), an invariant point whose loss is ``upper``
+        (``None`` if ``point`` is False).
     PerViewHingeCertificate
     """
     from .graphs import augmentation_graph
@@ -1289,146 +1328,184 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     if eps >= 1:
         raise ValueError(f"The 'eps' parameter of {f} must be a finite real number "
                          f"in [0, 1). Got {eps!r} instead.")
-    Z0, bracket = vicreg_hinge_per_view_optimum(
-        n_s, V, K, sim_coeff=sim_coeff, std_coeff=std_coeff, cov_coeff=cov_coeff, eps=eps,
-        dtype=dtype, device=device, return_details=True)
     lam_v, lam_c, eps = float(std_coeff), float(cov_coeff), float(eps)
+    bracket, m_b, x_b = _per_view_bracket(n_s, V, K, lam_v, lam_c, eps)
     p, beta = n_s - 1, 1.0 - eps
     tol = (1e-9 * max(bracket.upper, lam_v / K) if tol is None
            else _v.check_positive(tol, "tol", f))
-    G = augmentation_graph(n_s, V, dtype=dtype, device=device)
-    loss_of = lambda Z: float(_loss(Z, G, n_views=V, sim_coeff=sim_coeff, std_coeff=lam_v,
-                                    cov_coeff=lam_c, eps=eps))
+    opts = dict(dtype=dtype, device=device)
+
+    def finish(Z: Any, d: np.ndarray, reduced: float, lower: float, j: int, level: float,
+               rank: int, n_fam: int, n_boxes: int, certified: bool, relaxed: bool
+               ) -> tuple[torch.Tensor | None, PerViewHingeCertificate]:
+        """The loss at Z (built lazily), or the reduced value if point=False."""
+        if point:
+            Z = Z()
+            G = augmentation_graph(n_s, V, **opts)
+            up = float(_loss(Z, G, n_views=V, sim_coeff=sim_coeff, std_coeff=lam_v,
+                             cov_coeff=lam_c, eps=eps))
+        else:
+            Z, up = None, reduced
+        return Z, PerViewHingeCertificate(lower, up, reduced, bracket, d, j, level, rank,
+                                          n_fam, n_boxes, certified, tol, relaxed)
+
+    bracket_Z = lambda: _per_view_bracket_point(n_s, V, K, m_b, x_b, **opts)
+    d_b = np.concatenate([np.full(min(K, p) if K <= p else K - m_b, 1.0 if K <= p else x_b),
+                          np.zeros(0 if K <= p else m_b)])
     if K <= p or lam_v == 0 or lam_c == 0:  # the minimum is 0 (part 2; a weight is 0)
-        up = loss_of(Z0)
-        d0 = _per_view_variances(Z0, V)
-        cert = PerViewHingeCertificate(0.0, up, bracket.upper, bracket, d0, 0, 0.0,
-                                       bracket.rank, 0, 0, up <= tol, tol)
-        return Z0, cert
+        Z, cert = finish(bracket_Z, d_b, bracket.upper, 0.0, 0, 0.0, bracket.rank, 0, 0,
+                         True, False)
+        return Z, replace(cert, certified=cert.upper <= tol)
+    level_b = (K - bracket.n_collapsed) * bracket.scale / p
+    v, bq = lam_v / K, lam_c * V / K
+    hv = lambda x: _hinge_values(x, eps, 1.0)
+
+    def search(fams: np.ndarray, relaxed: bool, gap: float) -> dict[str, Any]:
+        """Branch and bound over the families (j, n_tau, branch); see the docstring."""
+        jj, nu, br = fams[:, 0], fams[:, 1], fams[:, 2]
+        n, q = K - jj, p - jj
+        m = n - nu - 1
+        isB = br == 1
+        # x = (a, b) are (xi, eta) of the chapter, u is tau; family A: u = beta,
+        # T = nu beta + b + m a >= q beta; family B: u = T/q = w.x <= beta
+        w = np.stack([m, np.ones_like(m)], 1).astype(float)
+        w = np.where(isB[:, None], w / np.where(isB, q - nu, 1)[:, None], w)
+        Dg = np.zeros((fams.shape[0], 2, 2))
+        Dg[:, 0, 0], Dg[:, 1, 1] = m, 1.0
+        ww = np.einsum("fi,fj->fij", w, w)
+        Hf = 2 * bq * (np.where(isB, q - nu, 1.0 / q)[:, None, None] * ww - Dg)
+        glin = np.where(isB[:, None], 0.0, 2 * bq * (nu * beta / q)[:, None] * w)
+        cst = np.where(isB, 0.0, bq * (nu ** 2 * beta ** 2 / q - nu * beta ** 2))
+        # A: T >= q beta (relaxed: T >= 0, always true).  B: a <= u, b <= u, and
+        # u <= beta (the entries at u lie in [0, beta]; T/q > beta is family A)
+        Gc = np.zeros((fams.shape[0], 3, 2))
+        hc = np.zeros((fams.shape[0], 3))
+        Gc[:, 0] = np.where(isB[:, None], np.stack([1 - w[:, 0], -w[:, 1]], 1), -w)
+        hc[:, 0] = np.where(isB, 0.0, (nu - (0 if relaxed else q)) * beta)
+        Gc[:, 1] = np.where(isB[:, None], np.stack([-w[:, 0], 1 - w[:, 1]], 1), 0.0)
+        Gc[:, 2] = np.where(isB[:, None], w, 0.0)
+        hc[:, 2] = np.where(isB, beta, 0.0)
+
+        def parts(fi: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """u and the exact family objective at x."""
+            a, b = x[:, 0], x[:, 1]
+            u = np.where(isB[fi], (w[fi] * x).sum(1), beta)
+            T = np.where(isB[fi], q[fi] * u, nu[fi] * beta + b + m[fi] * a)
+            conv = v * (nu[fi] * hv(u) + hv(b) + m[fi] * hv(a))
+            return u, conv + bq * (T ** 2 / q[fi] - nu[fi] * u ** 2 - b ** 2 - m[fi] * a ** 2)
+
+        def bound(fi: np.ndarray, lo: np.ndarray, hi: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            # the larger of two valid bounds: the tangent plane of the convex hinge part
+            # at the box's centre, and at its upper corner of the smooth branch
+            # 1 - sqrt(x + eps) <= h(x) (exact at a minimum on that corner, where all
+            # families meet at the tight frame; the centre's alone would need every
+            # family's corner box shrunk to the tolerance).  The corner is moved off 0
+            # (a tangent point need not lie in the box) so that eps = 0 keeps it finite.
+            lb, qv, x = None, None, None
+            for c, hval, hgrad in ((0.5 * (lo + hi), hv, lambda y: _hinge_grad(y, eps, beta)),
+                                   (np.maximum(hi, 1e-12), lambda y: 1.0 - np.sqrt(y + eps),
+                                    lambda y: -0.5 / np.sqrt(y + eps))):
+                uc = (w[fi] * c).sum(1)
+                conv_c = v * (np.where(isB[fi], nu[fi] * hval(uc), 0.0) + hval(c[:, 1])
+                              + m[fi] * hval(c[:, 0]))
+                ga = m[fi] * np.where(m[fi] > 0, hgrad(c[:, 0]), 0.0)
+                grad = v * np.stack([ga, hgrad(c[:, 1])], 1)
+                gu = nu[fi] * np.where(isB[fi] & (nu[fi] > 0), hgrad(uc), 0.0)
+                grad = grad + v * gu[:, None] * w[fi]
+                qv_c, x_c = _polygon_qp_min(Hf[fi], glin[fi] + grad, lo, hi, Gc[fi], hc[fi])
+                lb_c = conv_c - (grad * c).sum(1) + qv_c + cst[fi]
+                lb_c = np.where(np.isnan(lb_c), -np.inf, lb_c)  # never prune on a NaN
+                if lb is None:
+                    lb, qv, x = lb_c, qv_c, x_c
+                else:
+                    lb = np.maximum(lb, lb_c)
+            x = np.clip(x, lo, hi)
+            ub = np.where(np.isfinite(qv), parts(fi, x)[1], np.inf)
+            return lb, ub, x
+
+        fi = np.arange(fams.shape[0])
+        lo = np.zeros((fi.size, 2))
+        hi = np.full((fi.size, 2), beta)
+        hi[:, 0] = np.where(m > 0, beta, 0.0)  # a is absent when m = 0
+        lb, ub, x = bound(fi, lo, hi)
+        k = int(np.argmin(ub))
+        best_val, best = float(ub[k]), (int(fi[k]), x[k].copy())
+        n_boxes, pruned, rows = fi.size, np.inf, np.arange(20000)
+        while True:
+            keep = lb < best_val - gap
+            pruned = min(pruned, float(lb[~keep].min(initial=np.inf)))
+            fi, lo, hi, lb = fi[keep], lo[keep], hi[keep], lb[keep]
+            # boxes narrower than 1e-12 are not split further: their bound is
+            # rounding-limited
+            open_ = (hi - lo).max(1) > 1e-12
+            if not open_.any() or n_boxes >= max_boxes:
+                break
+            order = np.argsort(np.where(open_, lb, np.inf), kind="stable")
+            n_open = int(open_.sum())
+            sel = order[:min(rows.size, n_open)]  # the open boxes of smallest bound
+            rest = order[sel.size:]
+            r = rows[:sel.size]
+            ax = np.argmax(hi[sel] - lo[sel], 1)
+            mid = 0.5 * (lo[sel][r, ax] + hi[sel][r, ax])
+            lo1, hi1, lo2, hi2 = lo[sel], hi[sel].copy(), lo[sel].copy(), hi[sel]
+            hi1[r, ax], lo2[r, ax] = mid, mid
+            nf = np.concatenate([fi[sel], fi[sel]])
+            nlo, nhi = np.concatenate([lo1, lo2]), np.concatenate([hi1, hi2])
+            nlb, nub, nx = bound(nf, nlo, nhi)
+            nlb = np.maximum(nlb, np.concatenate([lb[sel], lb[sel]]))  # a child's min is >=
+            n_boxes += nf.size
+            k = int(np.argmin(nub))
+            if nub[k] < best_val:
+                best_val, best = float(nub[k]), (int(nf[k]), nx[k].copy())
+            fi, lo = np.concatenate([fi[rest], nf]), np.concatenate([lo[rest], nlo])
+            hi, lb = np.concatenate([hi[rest], nhi]), np.concatenate([lb[rest], nlb])
+        lower = max(0.0, min(pruned, float(lb.min(initial=np.inf)), best_val))
+        return dict(lower=lower, best_val=best_val, best=best, n_boxes=n_boxes,
+                    parts=parts, jj=jj, q=q, m=m, nu=nu)
+
+    if relaxation:
+        # ||C||_F^2 >= (tr C)^2 / p for rank <= p: j = 0, family A without T >= p beta
+        fams = np.array([(0, k, 0) for k in range(K)])
+        R = search(fams, True, tol / 2)
+        if bracket.upper - R["lower"] <= tol:
+            return finish(bracket_Z, d_b, bracket.upper, R["lower"], 0, level_b,
+                          bracket.rank, K, R["n_boxes"], True, True)
     j_max = min(j_max, p - 1)
     n_fam = sum(K - j + min(p - j, K - j) for j in range(j_max + 1))  # p (K + 1) if all j
     if n_fam > max_families:
         raise ValueError(f"{f}: N' = {n_s}, K = {K} needs {n_fam} families, more than "
-                         f"max_families={max_families}; the bracket of "
+                         f"max_families={max_families}, and the relaxation did not "
+                         f"certify the bracket's point; the bracket of "
                          f"vicreg_hinge_per_view_optimum still applies.")
-    v, bq = lam_v / K, lam_c * V / K
-    fams = np.array([(j, nu, br) for j in range(j_max + 1) for nu in range(K - j)
-                     for br in (0, 1) if br == 0 or nu < p - j])
-    jj, nu, br = fams[:, 0], fams[:, 1], fams[:, 2]
-    n, q = K - jj, p - jj
-    m = n - nu - 1
-    isB = br == 1
-    # x = (a, b) are (xi, eta) of the chapter, u is tau; family A: u = beta,
-    # T = nu beta + b + m a >= q beta; family B: u = T/q = w.x <= beta
-    w = np.stack([m, np.ones_like(m)], 1).astype(float)
-    w = np.where(isB[:, None], w / np.where(isB, q - nu, 1)[:, None], w)
-    Dg = np.zeros((fams.shape[0], 2, 2))
-    Dg[:, 0, 0], Dg[:, 1, 1] = m, 1.0
-    ww = np.einsum("fi,fj->fij", w, w)
-    Hf = 2 * bq * (np.where(isB, q - nu, 1.0 / q)[:, None, None] * ww - Dg)
-    glin = np.where(isB[:, None], 0.0, 2 * bq * (nu * beta / q)[:, None] * w)
-    cst = np.where(isB, 0.0, bq * (nu ** 2 * beta ** 2 / q - nu * beta ** 2))
-    # A: T >= q beta.  B: a <= u, b <= u, and u <= beta (the entries at u lie in [0, beta];
-    # T/q > beta is family A)
-    Gc = np.zeros((fams.shape[0], 3, 2))
-    hc = np.zeros((fams.shape[0], 3))
-    Gc[:, 0] = np.where(isB[:, None], np.stack([1 - w[:, 0], -w[:, 1]], 1), -w)
-    hc[:, 0] = np.where(isB, 0.0, (nu - q) * beta)
-    Gc[:, 1] = np.where(isB[:, None], np.stack([-w[:, 0], 1 - w[:, 1]], 1), 0.0)
-    Gc[:, 2] = np.where(isB[:, None], w, 0.0)
-    hc[:, 2] = np.where(isB, beta, 0.0)
-    hv = lambda x: _hinge_values(x, eps, 1.0)
-
-    def parts(fi: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """u and the exact family objective at x."""
-        a, b = x[:, 0], x[:, 1]
-        u = np.where(isB[fi], (w[fi] * x).sum(1), beta)
-        T = np.where(isB[fi], q[fi] * u, nu[fi] * beta + b + m[fi] * a)
-        conv = v * (nu[fi] * hv(u) + hv(b) + m[fi] * hv(a))
-        return u, conv + bq * (T ** 2 / q[fi] - nu[fi] * u ** 2 - b ** 2 - m[fi] * a ** 2)
-
-    def bound(fi: np.ndarray, lo: np.ndarray, hi: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        c = 0.5 * (lo + hi)
-        uc = (w[fi] * c).sum(1)
-        conv_c = v * (np.where(isB[fi], nu[fi] * hv(uc), 0.0) + hv(c[:, 1]) + m[fi] * hv(c[:, 0]))
-        ga = m[fi] * np.where(m[fi] > 0, _hinge_grad(c[:, 0], eps, beta), 0.0)
-        grad = v * np.stack([ga, _hinge_grad(c[:, 1], eps, beta)], 1)
-        gu = nu[fi] * np.where(isB[fi] & (nu[fi] > 0), _hinge_grad(uc, eps, beta), 0.0)
-        grad = grad + v * gu[:, None] * w[fi]
-        qv, x = _polygon_qp_min(Hf[fi], glin[fi] + grad, lo, hi, Gc[fi], hc[fi])
-        lb = conv_c - (grad * c).sum(1) + qv + cst[fi]
-        lb = np.where(np.isnan(lb), -np.inf, lb)  # never prune on a NaN
-        x = np.clip(x, lo, hi)
-        ub = np.where(np.isfinite(qv), parts(fi, x)[1], np.inf)
-        return lb, ub, x
-
-    fi = np.arange(fams.shape[0])
-    lo = np.zeros((fi.size, 2))
-    hi = np.full((fi.size, 2), beta)
-    hi[:, 0] = np.where(m > 0, beta, 0.0)  # a is absent when m = 0
-    lb, ub, x = bound(fi, lo, hi)
-    k = int(np.argmin(ub))
-    best_val, best = float(ub[k]), (int(fi[k]), x[k].copy())
-    n_boxes, pruned, rows = fi.size, np.inf, np.arange(20000)
-    while True:
-        keep = lb < best_val - tol
-        pruned = min(pruned, float(lb[~keep].min(initial=np.inf)))
-        fi, lo, hi, lb = fi[keep], lo[keep], hi[keep], lb[keep]
-        # boxes narrower than 1e-12 are not split further: their bound is rounding-limited
-        open_ = (hi - lo).max(1) > 1e-12
-        if not open_.any() or n_boxes >= max_boxes:
-            break
-        order = np.argsort(np.where(open_, lb, np.inf), kind="stable")
-        n_open = int(open_.sum())
-        sel = order[:min(rows.size, n_open)]  # the open boxes of smallest bound
-        rest = order[sel.size:]
-        r = rows[:sel.size]
-        ax = np.argmax(hi[sel] - lo[sel], 1)
-        mid = 0.5 * (lo[sel][r, ax] + hi[sel][r, ax])
-        lo1, hi1, lo2, hi2 = lo[sel], hi[sel].copy(), lo[sel].copy(), hi[sel]
-        hi1[r, ax], lo2[r, ax] = mid, mid
-        nf = np.concatenate([fi[sel], fi[sel]])
-        nlo, nhi = np.concatenate([lo1, lo2]), np.concatenate([hi1, hi2])
-        nlb, nub, nx = bound(nf, nlo, nhi)
-        nlb = np.maximum(nlb, np.concatenate([lb[sel], lb[sel]]))  # a child's minimum is >=
-        n_boxes += nf.size
-        k = int(np.argmin(nub))
-        if nub[k] < best_val:
-            best_val, best = float(nub[k]), (int(nf[k]), nx[k].copy())
-        fi, lo = np.concatenate([fi[rest], nf]), np.concatenate([lo[rest], nlo])
-        hi, lb = np.concatenate([hi[rest], nhi]), np.concatenate([lb[rest], nlb])
-    lower = max(0.0, min(pruned, float(lb.min(initial=np.inf)), best_val))
+    fams = np.array([(j, k, br) for j in range(j_max + 1) for k in range(K - j)
+                     for br in (0, 1) if br == 0 or k < p - j])
+    S = search(fams, False, tol)
+    lower, best_val, n_boxes = S["lower"], S["best_val"], S["n_boxes"]
     if bracket.upper <= best_val:  # the explicit point of part 3 is as good
-        up = loss_of(Z0)
-        d0 = _per_view_variances(Z0, V)
-        cert = PerViewHingeCertificate(lower, up, bracket.upper, bracket, d0, 0,
-                                       (K - bracket.n_collapsed) * bracket.scale / p,
-                                       bracket.rank, len(fams),
-                                       n_boxes, bracket.upper - lower <= tol, tol)
-        return Z0, cert
+        return finish(bracket_Z, d_b, bracket.upper, lower, 0, level_b, bracket.rank,
+                      len(fams), n_boxes, bracket.upper - lower <= tol, False)
     # build the point: j orthogonal columns at beta, the rest a tight frame (Schur-Horn)
-    k, (a, b) = best
-    j, q_, m_ = int(jj[k]), int(q[k]), int(m[k])
-    u = float(parts(np.array([k]), np.array([[a, b]]))[0][0])
-    t = np.sort(np.concatenate([np.full(int(nu[k]), u), [b], np.full(m_, a)]))[::-1]
+    k, (a, b) = S["best"]
+    j, q_, m_ = int(S["jj"][k]), int(S["q"][k]), int(S["m"][k])
+    u = float(S["parts"](np.array([k]), np.array([[a, b]]))[0][0])
+    t = np.sort(np.concatenate([np.full(int(S["nu"][k]), u), [b], np.full(m_, a)]))[::-1]
     T = float(t.sum())
     level = T / q_
-    c = np.concatenate([np.full(q_, level), np.zeros(t.size - q_)])
-    Wr = _schur_horn_rotation(c, t)
-    A = np.sqrt(level) * Wr[:, :q_].T  # q x (K - j), A^T A has diagonal t
-    R = np.zeros((p, K))
-    R[:j, :j] = math.sqrt(beta) * np.eye(j)
-    R[j:, j:] = A
-    opts = dict(dtype=dtype, device=device)
-    Y = p ** 0.5 * _centred_basis(n_s, **opts) @ torch.as_tensor(R, **opts)
-    Z = Y.repeat_interleave(V, dim=0)
-    up = loss_of(Z)
     d = np.sort(np.concatenate([np.full(j, beta), t]))[::-1]
-    cert = PerViewHingeCertificate(lower, up, best_val, bracket, d, j, level,
-                                   j + (q_ if level > 0 else 0), len(fams), n_boxes,
-                                   best_val - lower <= tol, tol)
-    return Z, cert
+
+    def point_Z() -> torch.Tensor:
+        c = np.concatenate([np.full(q_, level), np.zeros(t.size - q_)])
+        Wr = _schur_horn_rotation(c, t)
+        A = np.sqrt(level) * Wr[:, :q_].T  # q x (K - j), A^T A has diagonal t
+        Rm = np.zeros((p, K))
+        Rm[:j, :j] = math.sqrt(beta) * np.eye(j)
+        Rm[j:, j:] = A
+        Y = p ** 0.5 * _centred_basis(n_s, **opts) @ torch.as_tensor(Rm, **opts)
+        return Y.repeat_interleave(V, dim=0)
+
+    return finish(point_Z, d, best_val, lower, j, level, j + (q_ if level > 0 else 0),
+                  len(fams), n_boxes, best_val - lower <= tol, False)
 
 
 def _centred_basis(n: int, **opts: Any) -> torch.Tensor:

@@ -205,7 +205,7 @@ BAD_INPUTS = [
          match=r"The 'max_orthogonal' parameter of vicreg_hinge_per_view_certified must be "
                r"an int in the range \[0, inf\)\. Got -1 instead"),
     case("closed_form.vicreg_hinge_per_view_certified", 6, 2, 24, max_families=10,
-         id="vicreg_hinge_per_view_certified-too-many-families",
+         relaxation=False, id="vicreg_hinge_per_view_certified-too-many-families",
          match=r"vicreg_hinge_per_view_certified: N' = 6, K = 24 needs 125 families"),
     case("closed_form.vicreg_hinge_certified_optimum", ASYM, 2,
          id="vicreg_hinge_certified_optimum-asymmetric",

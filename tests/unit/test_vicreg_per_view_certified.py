@@ -1,7 +1,8 @@
 """Unit tests of the certified per-view hinge optimum on cliques (R11).
 
 The certificate reduces the problem twice (to a K x K covariance of rank <= N' - 1,
-then to families of variances with three values); the tests check its answer
+then to families of variances with three values, or to the K families of the
+Cauchy-Schwarz relaxation); the tests check its answer
 against things that use neither reduction: the library's loss at the returned
 point and at random representations, and a local search over all K variances of
 the water-filling objective (the smallest frame potential of given norms).
@@ -104,11 +105,52 @@ def test_zero_minimum_cases(K, w):
     assert cert.lower == 0.0 and cert.certified and cert.upper <= cert.tol
 
 
+@pytest.mark.parametrize("n_s,V,K,lv,lc,eps", CASES)
+def test_relaxation_agrees_with_the_full_search(n_s, V, K, lv, lc, eps):
+    # the Cauchy-Schwarz relaxation certifies exactly the cases whose minimum is the
+    # bracket's tight frame; elsewhere the full search runs and the answers coincide
+    w = dict(REF, std_coeff=lv, cov_coeff=lc, eps=eps)
+    _, a = closed_form.vicreg_hinge_per_view_certified(n_s, V, K, **w, point=False)
+    _, b = closed_form.vicreg_hinge_per_view_certified(n_s, V, K, **w, point=False,
+                                                       relaxation=False)
+    assert a.certified and b.certified and not b.relaxed
+    assert a.relaxed == (b.upper_reduced >= b.bracket.upper - b.tol)
+    assert abs(a.upper - b.upper) <= ROUND * max(1.0, b.upper)
+    assert abs(a.lower - b.lower) <= a.tol
+    if a.relaxed:
+        assert a.n_families == K < b.n_families
+
+
+def test_point_false_skips_only_the_point():
+    w = dict(REF, cov_coeff=3.0)  # a full search whose point needs Schur-Horn
+    Z, a = closed_form.vicreg_hinge_per_view_certified(6, 2, 12, **w)
+    none, b = closed_form.vicreg_hinge_per_view_certified(6, 2, 12, **w, point=False)
+    assert none is None and Z.shape == (12, 12)
+    assert b.upper == b.upper_reduced == a.upper_reduced and b.lower == a.lower
+    assert np.array_equal(a.d, b.d) and (a.n_orthogonal, a.rank) == (b.n_orthogonal, b.rank)
+
+
+def test_the_reference_sizes_are_certified_by_the_relaxation():
+    # N' = 2048 (batch), K = 8192, weights 25:25:1: the weight condition of the bracket fails
+    # (lambda_v = 25 below its threshold), yet the relaxation's lower bound meets the tight
+    # frame's value: the tight frame at variance 1 - eps is the minimum
+    Z, cert = closed_form.vicreg_hinge_per_view_certified(2048, 2, 8192, point=False)
+    assert Z is None and cert.certified and cert.relaxed and cert.n_families == 8192
+    assert not cert.bracket.exact and cert.bracket.threshold > 25.0
+    assert cert.upper == cert.bracket.upper and abs(cert.bracket.scale - (1 - 1e-4)) <= 1e-15
+    assert cert.rank == 2047 and cert.n_orthogonal == 0
+    assert cert.bracket.lower < cert.lower <= cert.upper
+    # the value of a tight frame of 8192 columns at variance beta in 2047 dimensions
+    beta, p, K = 1 - 1e-4, 2047, 8192
+    assert abs(cert.upper - 2 / K * beta ** 2 * (K * K / p - K)) <= ROUND * cert.upper
+
+
 def test_refusals():
     with pytest.raises(ValueError, match="families"):
-        closed_form.vicreg_hinge_per_view_certified(2048, 2, 8192)
+        closed_form.vicreg_hinge_per_view_certified(2048, 2, 8192, relaxation=False)
     with pytest.raises(ValueError, match="max_families"):
-        closed_form.vicreg_hinge_per_view_certified(6, 2, 24, max_families=10)
+        closed_form.vicreg_hinge_per_view_certified(6, 2, 24, max_families=10,
+                                                    relaxation=False)
     with pytest.raises(ValueError, match="n_samples"):
         closed_form.vicreg_hinge_per_view_certified(2, 2, 3)
     with pytest.raises(ValueError, match="tol"):
