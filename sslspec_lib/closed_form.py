@@ -49,6 +49,7 @@ __all__ = [
     "vicreg_hinge_certified_optimum",
     "vicreg_hinge_diagonal_threshold",
     "vicreg_hinge_exact_threshold",
+    "vicreg_hinge_clique_ramp_threshold",
     "vicreg_hinge_variance_cap",
     "info_nce_large_tau_matrix",
 ]
@@ -2185,6 +2186,87 @@ def vicreg_hinge_exact_threshold(G: Any, K: int, *, lambda_s: float = 25.0,
         else:
             return result(lo, hi, beaten, False)
     return result(lo, hi, beaten, True)
+
+
+def vicreg_hinge_clique_ramp_threshold(n_samples: int, n_views: int, K: int, *,
+                                       lambda_s: float = 25.0, lambda_v: float = 25.0,
+                                       eps: float = 1e-4, unbiased: bool = True) -> float:
+    r"""Covariance weight below which a ramp beats the diagonal prediction on cliques (R11).
+
+    On ``augmentation_graph(N', V)`` (:math:`N = N'V`, :math:`p = N' - 1 <
+    K \le N - 1`) the kept Laplacian eigenvalues are :math:`0` (:math:`p`
+    times) and :math:`V`.  With the notation of
+    :func:`vicreg_hinge_certified_optimum` (:math:`a = 2\lambda_sV/K`,
+    :math:`b = \lambda_c\rho^2/K`, :math:`t = (1 - \epsilon)/\rho`),
+    :math:`\varphi(x) = ax + \frac{\lambda_v}{K}h(x)`, :math:`c_0` the
+    diagonal prediction of the directions with eigenvalue :math:`V` and
+    :math:`\Delta = \varphi(t) - \varphi(c_0) \ge 0`, the point of the
+    reduced problem with :math:`d_k = t` for :math:`k \le p + m`,
+    :math:`d_k = c_0` beyond, and variance :math:`s` moved across the cut
+    :math:`p` in two linear ramps (:math:`S_j = s\min(j/p, (p + m - j)/m)`
+    for :math:`j \le p + m`, :math:`0` beyond) exceeds the prediction by
+
+    .. math:: E_m(s) = m\Delta - as + b\,\frac{p + m}{pm}\,s^2 ,
+              \qquad 0 \le s \le mt .
+
+    Its minimum over :math:`s` is negative exactly below a weight that
+    decreases with :math:`m`, so :math:`m = 1` gives the largest,
+
+    .. math:: \lambda_c^{\mathrm{ramp}} = \frac{K}{\rho^2}\,
+              \frac{a^2p}{4\Delta N'} \ \text{ if } 2\Delta \le at,
+              \qquad \frac{K}{\rho^2}\,\frac{p\,(at - \Delta)}{N't^2}
+              \ \text{ otherwise},
+
+    and the exact threshold of :func:`vicreg_hinge_exact_threshold` is at
+    least :math:`\max(\lambda_c^\dagger, \lambda_c^{\mathrm{ramp}})`
+    (:ref:`ch-vicreg-hinge`).
+
+    Parameters
+    ----------
+    n_samples : int >= 2
+        :math:`N'`.
+    n_views : int >= 2
+        :math:`V`.
+    K : int, 1 <= K <= N' V - 1
+    lambda_s, lambda_v : float > 0
+    eps : float in [0, 1)
+    unbiased : bool
+        :math:`\rho = N/(N - 1)` (the reference's variance) or :math:`1`.
+
+    Returns
+    -------
+    float
+        :math:`\lambda_c^{\mathrm{ramp}}`; ``0.0`` if :math:`K \le p` (no cut),
+        ``inf`` if :math:`\Delta = 0` (the directions with eigenvalue
+        :math:`V` sit at the kink too: every weight is beaten).
+    """
+    f = "vicreg_hinge_clique_ramp_threshold"
+    n_s = _v.check_int(n_samples, "n_samples", f, 2)
+    V = _v.check_int(n_views, "n_views", f, 2)
+    K = _v.check_int(K, "K", f, 1)
+    if K > n_s * V - 1:
+        raise ValueError(f"{f}: K = {K} exceeds N - 1 = {n_s * V - 1}.")
+    lambda_s = _v.check_positive(lambda_s, "lambda_s", f)
+    lambda_v = _v.check_positive(lambda_v, "lambda_v", f)
+    eps = _v.check_positive(eps, "eps", f, allow_zero=True)
+    if eps >= 1:
+        raise ValueError(f"The 'eps' parameter of {f} must be in [0, 1). Got {eps!r}.")
+    p, n = n_s - 1, n_s * V
+    if K <= p:
+        return 0.0
+    rho = n / (n - 1) if unbiased else 1.0
+    alpha = lambda_s / lambda_v
+    lam = torch.tensor([0.0, float(V)], dtype=torch.float64)
+    c, _ = _hinge_c(lam, alpha, eps, rho, 1e-12)
+    t, c0 = float(c[0]), float(c[1])
+    a = 2 * lambda_s * V / K
+    phi = lambda x: a * x + lambda_v / K * max(0.0, 1.0 - math.sqrt(rho * x + eps))
+    delta = phi(t) - phi(c0)
+    if delta <= 0:
+        return math.inf
+    b = a * a * p / (4 * delta * n_s) if 2 * delta <= a * t \
+        else p * (a * t - delta) / (n_s * t * t)
+    return K * b / rho ** 2
 
 
 # --------------------------------------------------------------------------------------
