@@ -1254,10 +1254,12 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     T/q \le \beta` (then :math:`\xi, \eta \le \tau`), is a family with two
     parameters :math:`(\xi, \eta) \in [0, \beta]^2`, :math:`p(K + 1)`
     families in all.  A branch and bound over all families bounds each box
-    below by the tangent plane of the convex hinge part at the box's centre
-    plus the exact minimum of the (indefinite) quadratic part over the box cut
-    by the family's constraints; the point of that minimum gives the upper
-    bound.
+    below by the larger of two tangent planes of the convex hinge part, at
+    the box's centre and at its upper corner (a tangent of a convex function
+    lies below it everywhere; the corner's is exact where all families meet
+    at the tight frame), plus the exact minimum of the (indefinite) quadratic
+    part over the box cut by the family's constraints; the point of that
+    minimum gives the upper bound.
 
     First a relaxation with :math:`K` families is tried: a PSD :math:`C` of
     rank at most :math:`p` has :math:`\|C\|_F^2 \ge (\operatorname{tr}C)^2/p`
@@ -1958,12 +1960,16 @@ def vicreg_hinge_diagonal_threshold(eigenvalues: Any, c: Any, *, lambda_s: float
     augmentation cliques come out within a few units of that), so a
     computed pair closer than this is not known to be distinct.  Cuts with
     :math:`c^\star_{j+1} = 0` (a collapsed direction) are not counted: there
-    :math:`S_j > 0` alone would make :math:`c_{j+1}` negative, and a move that
-    also raises :math:`d_{j+1}` from 0 pays the hinge's slope at 0 as well.
-    The threshold is therefore a necessary condition for optimality (below it
-    the prediction is not a local minimiser); when no kept direction has
-    collapsed, above it the prediction is a local minimiser of the reduced
-    problem.  Neither is a proof of global optimality: the chapter certifies
+    :math:`S_j > 0` alone would make :math:`c_{j+1}` negative, and a move must
+    also raise :math:`d_{j+1}` from 0.  With :math:`\epsilon > 0` the hinge's
+    slope at 0 is finite, so such a move can still descend below a weight
+    that this function does not compute (on cliques whose eigenvalue-:math:`V`
+    directions collapse, about :math:`\lambda_v/(4\sqrt\epsilon(1-\epsilon))`,
+    while the value returned may be 0).  The threshold is therefore a
+    necessary condition for optimality (below it the prediction is not a
+    local minimiser), and, when no kept direction has collapsed, above it the
+    prediction is a local minimiser of the reduced problem; when one has, it
+    is only necessary.  Neither is a proof of global optimality: the chapter certifies
     that numerically.
 
     Parameters

@@ -107,14 +107,17 @@ def test_zero_minimum_cases(K, w):
 
 @pytest.mark.parametrize("n_s,V,K,lv,lc,eps", CASES)
 def test_relaxation_agrees_with_the_full_search(n_s, V, K, lv, lc, eps):
-    # the Cauchy-Schwarz relaxation certifies exactly the cases whose minimum is the
-    # bracket's tight frame; elsewhere the full search runs and the answers coincide
+    # the Cauchy-Schwarz relaxation certifies only cases whose minimum is the bracket's
+    # point (the converse fails: e.g. N' = 3, K = 4, lambda_v = lambda_c = 3,
+    # eps = 0.3, where the bracket's point is the minimum but the relaxation is
+    # strictly below it); elsewhere the full search runs and the answers coincide
     w = dict(REF, std_coeff=lv, cov_coeff=lc, eps=eps)
     _, a = closed_form.vicreg_hinge_per_view_certified(n_s, V, K, **w, point=False)
     _, b = closed_form.vicreg_hinge_per_view_certified(n_s, V, K, **w, point=False,
                                                        relaxation=False)
     assert a.certified and b.certified and not b.relaxed
-    assert a.relaxed == (b.upper_reduced >= b.bracket.upper - b.tol)
+    if a.relaxed:
+        assert b.upper_reduced >= b.bracket.upper - b.tol
     assert abs(a.upper - b.upper) <= ROUND * max(1.0, b.upper)
     assert abs(a.lower - b.lower) <= a.tol
     if a.relaxed:
