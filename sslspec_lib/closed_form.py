@@ -1938,7 +1938,8 @@ def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
 
 
 def vicreg_hinge_diagonal_threshold(eigenvalues: Any, c: Any, *, lambda_s: float,
-                                    rho: float) -> float:
+                                    rho: float, lambda_v: float = 25.0,
+                                    eps: float = 1e-4) -> float:
     r"""Covariance weight below which the diagonal prediction is not optimal (R11).
 
     In the reduced problem of :func:`vicreg_hinge_certified_optimum`, moving
@@ -1958,18 +1959,25 @@ def vicreg_hinge_diagonal_threshold(eigenvalues: Any, c: Any, *, lambda_s: float
     eigensolver computes them to about :math:`N\varepsilon\|L\|`, i.e.
     :math:`10^{-14}\|L\|` for :math:`N \le 100` (the zero eigenvalues of
     augmentation cliques come out within a few units of that), so a
-    computed pair closer than this is not known to be distinct.  Cuts with
-    :math:`c^\star_{j+1} = 0` (a collapsed direction) are not counted: there
-    :math:`S_j > 0` alone would make :math:`c_{j+1}` negative, and a move must
-    also raise :math:`d_{j+1}` from 0.  With :math:`\epsilon > 0` the hinge's
-    slope at 0 is finite, so such a move can still descend below a weight
-    that this function does not compute (on cliques whose eigenvalue-:math:`V`
-    directions collapse, about :math:`\lambda_v/(4\sqrt\epsilon(1-\epsilon))`,
-    while the value returned may be 0).  The threshold is therefore a
-    necessary condition for optimality (below it the prediction is not a
-    local minimiser), and, when no kept direction has collapsed, above it the
-    prediction is a local minimiser of the reduced problem; when one has, it
-    is only necessary.  Neither is a proof of global optimality: the chapter certifies
+    computed pair closer than this is not known to be distinct.
+
+    **A cut into a collapsed direction** (:math:`c^\star_j > 0 =
+    c^\star_{j+1}`): there :math:`S_j > 0` alone would make :math:`c_{j+1}`
+    negative, so the move also raises :math:`d_{j+1}` to :math:`s = S_j`
+    (:math:`c_j = c^\star_j + s`, :math:`c_{j+1} = 0`, :math:`d_j` unchanged).
+    Its first-order rate is :math:`a_j + 2bc^\star_j - \frac{\lambda_v}{K}
+    \frac{\rho}{2\sqrt\epsilon}` (the hinge's slope at 0 is finite for
+    :math:`\epsilon > 0`), negative below
+
+    .. math:: \lambda_c^{(j)} = \frac{\lambda_v\rho/(2\sqrt\epsilon)
+        - 2\lambda_s\lambda_j}{2\rho^2 c^\star_j},
+
+    which is included in the maximum (on cliques whose eigenvalue-:math:`V`
+    directions collapse it is :math:`\lambda_v/(4\sqrt\epsilon(1-\epsilon))`).
+    The threshold is a necessary condition for optimality (below it the
+    prediction is not a local minimiser); when no kept direction has
+    collapsed, above it the prediction is a local minimiser of the reduced
+    problem.  Neither is a proof of global optimality: the chapter certifies
     that numerically.
 
     Parameters
@@ -1979,6 +1987,11 @@ def vicreg_hinge_diagonal_threshold(eigenvalues: Any, c: Any, *, lambda_s: float
         :math:`c^\star` (``vicreg_hinge_optimum(..., return_details=True)``).
     lambda_s : float > 0
     rho : float > 0
+    lambda_v : float > 0
+        The variance weight (the reference's 25 by default); only the cut
+        into a collapsed direction uses it.
+    eps : float in [0, 1)
+        As in ``vicreg_hinge_optimum`` (default ``1e-4``, the reference's).
 
     Returns
     -------
@@ -1991,10 +2004,20 @@ def vicreg_hinge_diagonal_threshold(eigenvalues: Any, c: Any, *, lambda_s: float
         raise ValueError(f"{f}: eigenvalues and c must be vectors of one length.")
     lambda_s = _v.check_positive(lambda_s, "lambda_s", f)
     rho = _v.check_positive(rho, "rho", f)
+    lambda_v = _v.check_positive(lambda_v, "lambda_v", f)
+    eps = _v.check_positive(eps, "eps", f, allow_zero=True)
+    if eps >= 1:
+        raise ValueError(f"The 'eps' parameter of {f} must be in [0, 1). Got {eps!r}.")
     thr = 0.0
     tie = 1e-12 * max(1.0, float(np.abs(lam).max()))
     for j in range(lam.size - 1):
         dl, dc = lam[j + 1] - lam[j], cs[j] - cs[j + 1]
+        if cs[j + 1] <= 0 < cs[j]:  # a cut into a collapsed direction
+            if eps == 0:  # the hinge's slope at 0 is infinite: lifting always pays
+                return math.inf
+            thr = max(thr, (lambda_v * rho / (2 * math.sqrt(eps)) - 2 * lambda_s * lam[j])
+                      / (2 * rho ** 2 * cs[j]))
+            continue
         if dl <= tie or cs[j + 1] <= 0:  # tied eigenvalues, or no variance to move
             continue
         if dc <= 0:
@@ -2123,7 +2146,8 @@ def vicreg_hinge_exact_threshold(G: Any, K: int, *, lambda_s: float = 25.0,
         _, det = vicreg_hinge_optimum(G, K, lambda_s / lambda_v, eps=eps,
                                       unbiased=unbiased, return_details=True)
     local = float(vicreg_hinge_diagonal_threshold(det.eigenvalues, det.c,
-                                                  lambda_s=lambda_s, rho=rho))
+                                                  lambda_s=lambda_s, rho=rho,
+                                                  lambda_v=lambda_v, eps=eps))
     if math.isinf(local):
         return ExactThreshold(math.inf, math.inf, False, local, True, 0)
     n_solves = 0

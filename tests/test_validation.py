@@ -226,6 +226,10 @@ BAD_INPUTS = [
          lambda_s=-1.0, rho=1.0, id="vicreg_hinge_diagonal_threshold-negative-weight",
          match=r"The 'lambda_s' parameter of vicreg_hinge_diagonal_threshold must be a "
                r"finite real number > 0\. Got -1\.0 instead"),
+    case("closed_form.vicreg_hinge_diagonal_threshold", [0.1, 0.2], [1.0, 0.0],
+         lambda_s=1.0, rho=1.0, eps=1.0, id="vicreg_hinge_diagonal_threshold-eps-one",
+         match=r"The 'eps' parameter of vicreg_hinge_diagonal_threshold must be in "
+               r"\[0, 1\)\. Got 1\.0"),
     case("closed_form.vicreg_hinge_exact_threshold", AUG, 2, rtol=0.0,
          id="vicreg_hinge_exact_threshold-rtol-zero",
          match=r"The 'rtol' parameter of vicreg_hinge_exact_threshold must be a finite "

@@ -162,17 +162,39 @@ def test_threshold_is_where_moving_variance_across_a_cut_starts_to_pay() -> None
         assert (max(drops) > 0) == lowers
 
 
-def test_threshold_skips_a_collapsed_direction() -> None:
-    """K = 5, alpha = 30: c*_5 = 0, so the last cut cannot move variance and is not counted."""
+def test_threshold_counts_a_collapsed_direction() -> None:
+    """K = 5, alpha = 30: c*_5 = 0. The cut into it moves S_4 = s with d_5 = s (the
+    hinge's slope at 0 is finite for eps > 0): its threshold joins the maximum, and the
+    reduced objective of that move is below the prediction's just under it and above
+    just over it (a wrong formula is caught)."""
     G = _path()
-    rho = N / (N - 1)
-    _, det = closed_form.vicreg_hinge_optimum(G, 5, 30.0, eps=1e-4, return_details=True)
+    rho, ls, lv, eps = N / (N - 1), 750.0, 25.0, 1e-4
+    _, det = closed_form.vicreg_hinge_optimum(G, 5, ls / lv, eps=eps, return_details=True)
     lam, cs = det.eigenvalues.numpy(), det.c.numpy()
     assert cs[-1] == 0 and cs[-2] > 0
-    thr = closed_form.vicreg_hinge_diagonal_threshold(lam, cs, lambda_s=750.0, rho=rho)
-    expected = max(750.0 * (lam[j + 1] - lam[j]) / (rho ** 2 * (cs[j] - cs[j + 1]))
-                   for j in range(3))
-    assert thr == pytest.approx(expected, rel=1e-12)
+    thr = closed_form.vicreg_hinge_diagonal_threshold(lam, cs, lambda_s=ls, rho=rho,
+                                                      lambda_v=lv, eps=eps)
+    cut = (lv * rho / (2 * math.sqrt(eps)) - 2 * ls * lam[3]) / (2 * rho ** 2 * cs[3])
+    local = max(ls * (lam[j + 1] - lam[j]) / (rho ** 2 * (cs[j] - cs[j + 1]))
+                for j in range(3))
+    assert thr == pytest.approx(max(local, cut), rel=1e-12) and cut > local
+    s = 1e-7 * cs[3]  # a small move: second-order terms are O(s^2)
+    c_mv, d_mv = cs.copy(), cs.copy()
+    c_mv[3] += s
+    d_mv[4] = s
+    for lc, sign in [(0.999 * cut, -1), (1.001 * cut, 1)]:
+        w = dict(lambda_s=ls, lambda_v=lv, lambda_c=lc, eps=eps, rho=rho)
+        diff = (closed_form.vicreg_hinge_reduced_objective(c_mv, d_mv, lam, **w)
+                - closed_form.vicreg_hinge_reduced_objective(cs, cs, lam, **w))
+        assert sign * diff > 0
+
+
+def test_threshold_with_eps_zero_and_a_collapsed_direction_is_infinite() -> None:
+    """With eps = 0 the hinge's slope at 0 is infinite: lifting a collapsed direction
+    always pays, so the prediction is optimal at no weight."""
+    thr = closed_form.vicreg_hinge_diagonal_threshold([0.1, 0.5], [0.8, 0.0],
+                                                      lambda_s=1.0, rho=1.0, eps=0.0)
+    assert thr == math.inf
 
 
 @pytest.mark.parametrize("lc", [1.0, 30.0])

@@ -91,3 +91,18 @@ def test_edge_cases():
     assert closed_form.vicreg_hinge_clique_ramp_threshold(5, 2, 4) == 0.0  # K <= N' - 1
     # lambda_s so small that the eigenvalue-V directions sit at the kink as well
     assert closed_form.vicreg_hinge_clique_ramp_threshold(4, 2, 5, lambda_s=0.1) == math.inf
+
+
+def test_collapsed_clique_exact_threshold_is_the_collapsed_cut() -> None:
+    """3 cliques of 3 views, K = 3, lambda_s = 300: the eigenvalue-V direction collapses
+    (alpha = 12 >= rho / (4 V sqrt(eps))), the cut into it gives
+    lambda_v / (4 sqrt(eps) (1 - eps)), far above the ramp's threshold, and the certified
+    bisection puts the exact threshold there (within its 2 %): counting that cut is what
+    keeps max(local, ramp) exact on this clique."""
+    G = graphs.augmentation_graph(3, 3)
+    ex = closed_form.vicreg_hinge_exact_threshold(G, 3, lambda_s=300.0, rtol=0.02)
+    ramp = closed_form.vicreg_hinge_clique_ramp_threshold(3, 3, 3, lambda_s=300.0)
+    cut = 25.0 / (4 * math.sqrt(1e-4) * (1 - 1e-4))
+    assert ex.local == pytest.approx(cut, rel=1e-9) and ex.local > 10 * ramp
+    assert ex.decided and ex.lower <= ex.local * (1 + 1e-12)
+    assert ex.local <= ex.upper * (1 + 1e-12) and ex.upper <= 1.02 * ex.lower
