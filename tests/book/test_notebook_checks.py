@@ -116,3 +116,18 @@ def test_glued_values_are_plain_python_literals(nb_path):
                     except (ValueError, SyntaxError):
                         bad.append(text[:60])
     assert not bad, f"{_name(nb_path)}: glued values that are not plain literals: {bad}"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=IDS)
+def test_imports_cell_comes_before_the_first_section(nb_path):
+    """The first code cell (imports, recorder) precedes the first `##` section, so that a
+    reader meets the set-up once, before any result, in every chapter alike."""
+    cells = _cells(nb_path)["cells"]
+    first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
+    first_section = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown"
+                          and any(line.startswith("## ")
+                                  for line in "".join(c["source"]).splitlines())),
+                         len(cells))
+    assert first_code < first_section, (
+        f"{_name(nb_path)}: the first code cell (#{first_code}) comes after the first "
+        f"section heading (#{first_section})")
