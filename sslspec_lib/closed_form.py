@@ -1203,8 +1203,10 @@ class PerViewHingeCertificate:
     tol : float
         The tolerance required.
     relaxed : bool
-        True if the Cauchy--Schwarz relaxation (:math:`K` families) certified
-        the bracket's point; ``lower`` is then the relaxation's bound.
+        True if ``lower`` is the bound of the Cauchy--Schwarz relaxation
+        (:math:`K` families) and the point is the bracket's: the relaxation
+        certified it, or (``certified`` False) reached its rounding floor
+        above a ``tol`` set below that floor.
     """
 
     lower: float
@@ -1220,6 +1222,13 @@ class PerViewHingeCertificate:
     certified: bool
     tol: float
     relaxed: bool = False
+
+
+# Relative rounding floor of the K-family relaxation of
+# vicreg_hinge_per_view_certified: where it is tight, its gap (upper - lower) stops
+# at about 1.5e-14 of max(upper, std_coeff / K) (measured for N' from 4 to 2048,
+# K up to 8192); 1e-12 leaves a factor 60 and stays 1000 times below the default tol.
+_PER_VIEW_ROUNDING_FLOOR = 1e-12
 
 
 def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
@@ -1272,6 +1281,16 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     bound it is the certified minimum and the :math:`p(K + 1)` families are
     not enumerated; this is what makes the reference's sizes tractable.
 
+    Where the relaxation is tight, the gap it reaches is limited by float64
+    rounding, at about :math:`1.5\cdot 10^{-14}` of the loss scale (the
+    larger of the bracket's upper value and :math:`\lambda_v/K`); a ``tol``
+    below that cannot be met.  If the relaxation's gap exceeds ``tol`` but
+    is at most ``1e-12`` of the loss scale (the bound taken for that floor)
+    and the full search would exceed ``max_families``, the result is returned with
+    ``certified=False``, ``relaxed=True``, ``lower`` the relaxation's bound
+    and ``upper`` the loss at the bracket's point (both still valid
+    bounds), and a :class:`RuntimeWarning` is issued.
+
     Parameters
     ----------
     n_samples : int >= 3
@@ -1288,6 +1307,8 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
         Required ``upper_reduced - lower``; default ``1e-9`` times the larger of
         the bracket's upper value and :math:`\lambda_v/K`.  (``upper``, the
         loss at ``Z``, equals ``upper_reduced`` up to the rounding of the loss.)
+        Values below the rounding floor (about ``1e-14`` of that scale) may
+        end uncertified: check ``certified``.
     max_orthogonal : int >= 0, optional
         Search only :math:`j \le` ``max_orthogonal``: then ``lower`` bounds
         :math:`\min_{j \le j_{\max}} P_j`, not :math:`\min\ell` (used to show
@@ -1295,8 +1316,9 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     max_families : int
         The full search enumerates :math:`p(K + 1)` families (fewer with
         ``max_orthogonal``); larger problems are refused unless the relaxation
-        certifies them (the reference's :math:`N' = 2048`, :math:`K = 8192`
-        would need about :math:`1.7\cdot 10^7`).
+        certifies them or reaches its rounding floor (then ``certified`` is
+        False, with a warning; the reference's :math:`N' = 2048`,
+        :math:`K = 8192` would need about :math:`1.7\cdot 10^7`).
     max_boxes : int
         Budget of each branch and bound; if exhausted, ``certified`` is False.
     relaxation : bool
@@ -1313,6 +1335,23 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     Z : torch.Tensor, shape (N' V, K), an invariant point whose loss is ``upper``
         (``None`` if ``point`` is False).
     PerViewHingeCertificate
+        ``certified`` says whether ``upper_reduced - lower <= tol``.
+
+    Raises
+    ------
+    ValueError
+        For invalid arguments; and if the full search needs more than
+        ``max_families`` families and either ``relaxation`` is False or the
+        relaxation's gap exceeds both ``tol`` and its rounding floor (the
+        relaxation is not tight there; the message gives the gap reached).
+
+    Warns
+    -----
+    RuntimeWarning
+        If ``tol`` is below the rounding floor of the relaxation and the full
+        search needs more than ``max_families`` families: the message gives
+        ``tol``, the floor, the gap reached and the ``max_families`` needed,
+        and the result has ``certified=False``.
     """
     from .graphs import augmentation_graph
     from .losses import vicreg_hinge as _loss
@@ -1477,10 +1516,28 @@ def vicreg_hinge_per_view_certified(n_samples: int, n_views: int, K: int, *,
     j_max = min(j_max, p - 1)
     n_fam = sum(K - j + min(p - j, K - j) for j in range(j_max + 1))  # p (K + 1) if all j
     if n_fam > max_families:
-        raise ValueError(f"{f}: N' = {n_s}, K = {K} needs {n_fam} families, more than "
-                         f"max_families={max_families}, and the relaxation did not "
-                         f"certify the bracket's point; the bracket of "
-                         f"vicreg_hinge_per_view_optimum still applies.")
+        too_many = (f"{f}: N' = {n_s}, K = {K} needs {n_fam} families, more than "
+                    f"max_families={max_families}")
+        if not relaxation:
+            raise ValueError(f"{too_many}, and relaxation=False; the bracket of "
+                             f"vicreg_hinge_per_view_optimum still applies.")
+        reached = bracket.upper - R["lower"]
+        floor = _PER_VIEW_ROUNDING_FLOOR * max(bracket.upper, lam_v / K)
+        if reached <= floor:  # tight to rounding: tol is below what float64 resolves
+            rel = _PER_VIEW_ROUNDING_FLOOR
+            warnings.warn(f"{f}: tol={tol:.3g} is below the rounding floor of the "
+                          f"relaxation ({floor:.3g}, {rel:g} of the loss scale); "
+                          f"it reached upper - lower = {reached:.3g} (lower "
+                          f"{R['lower']!r}, upper {bracket.upper!r}); the full "
+                          f"search would need max_families >= {n_fam}. Returning "
+                          f"certified=False.", RuntimeWarning, stacklevel=2)
+            return finish(bracket_Z, d_b, bracket.upper, R["lower"], 0, level_b,
+                          bracket.rank, K, R["n_boxes"], False, True)
+        raise ValueError(f"{too_many}, and the relaxation did not certify the "
+                         f"bracket's point: it reached upper - lower = "
+                         f"{reached:.3g}, above tol={tol:.3g} and above its "
+                         f"rounding floor {floor:.3g} (it is not tight here); the "
+                         f"bracket of vicreg_hinge_per_view_optimum still applies.")
     fams = np.array([(j, k, br) for j in range(j_max + 1) for k in range(K - j)
                      for br in (0, 1) if br == 0 or k < p - j])
     S = search(fams, False, tol)

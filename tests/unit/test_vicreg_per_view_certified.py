@@ -12,6 +12,8 @@ rounding of float64 sums of at most a few thousand O(1) terms (~1e-13); the loca
 search is a different method with its own accuracy (Powell, ftol 1e-12), so its
 agreement is asked to 1e-7 relative, 30 times wider than what it reaches here.
 """
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -166,3 +168,52 @@ def test_budget_exhausted_is_not_certified():
     _, cert = closed_form.vicreg_hinge_per_view_certified(6, 2, 12, cov_coeff=3.0, tol=1e-14,
                                                           max_boxes=200)
     assert not cert.certified and cert.lower <= cert.upper
+
+
+certify = closed_form.vicreg_hinge_per_view_certified
+
+
+def test_tol_below_the_rounding_floor_is_reported_uncertified():
+    # N' = 250, K = 1000: the full search needs p (K + 1) = 249249 > max_families
+    # families, so only the K-family relaxation runs.  It is tight here, and its gap
+    # stops at its float64 rounding floor (about 1.5e-14 of the loss), so tol = 1e-16
+    # cannot be met: the result is returned uncertified, with both bounds still valid,
+    # and a warning that gives tol, the gap reached and the max_families needed
+    kw = dict(point=False, max_boxes=20000)
+    _, ok = certify(250, 2, 1000, **kw)
+    assert ok.certified and ok.relaxed and ok.n_families == 1000
+    with pytest.warns(RuntimeWarning,
+                      match=r"tol=1e-16 is below the rounding floor of the relaxation "
+                            r".* max_families >= 249249\. Returning certified=False"
+                      ) as rec:
+        _, low = certify(250, 2, 1000, tol=1e-16, **kw)
+    assert not low.certified and low.relaxed and low.tol == 1e-16
+    assert low.n_families == 1000
+    gap = low.upper_reduced - low.lower
+    assert 1e-16 < gap <= 1e-12 * low.upper
+    assert f"upper - lower = {gap:.3g}" in str(rec[0].message)
+    # the same point, and a lower bound that agrees with the certified one to rounding
+    assert low.upper == low.upper_reduced == ok.upper == low.bracket.upper
+    assert abs(low.lower - ok.lower) <= 1e-12 * ok.upper
+    assert low.rank == ok.rank == 249 and np.array_equal(low.d, ok.d)
+
+
+def test_tol_below_the_rounding_floor_with_the_full_search_allowed():
+    # where the full search fits in max_families, a tol below the floor goes on to it
+    # (no warning from the relaxation), which stops at its own rounding floor
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        _, c = certify(4, 3, 9, tol=1e-16, max_boxes=20000)
+    assert not c.relaxed and c.n_families == 3 * 10 and not c.certified
+    assert -ROUND <= c.upper_reduced - c.lower <= 1e-12 * c.upper
+
+
+def test_a_loose_relaxation_is_still_refused():
+    # N' = 3, K = 4, lambda_v = lambda_c = 3, eps = 0.3: the relaxation is strictly
+    # below the minimum, far above its rounding floor, so with too few families
+    # allowed the function refuses and says how far the relaxation got
+    with pytest.raises(ValueError,
+                       match=r"needs 10 families, more than max_families=1, and the "
+                             r"relaxation did not certify the bracket's point: it "
+                             r"reached upper - lower = 0\.0\d+, above tol=.* not tight"):
+        certify(3, 2, 4, std_coeff=3.0, cov_coeff=3.0, eps=0.3, max_families=1)
