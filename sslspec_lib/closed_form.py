@@ -47,6 +47,7 @@ __all__ = [
     "vicreg_hinge_per_view_certified",
     "vicreg_hinge_reduced_objective",
     "vicreg_hinge_certified_optimum",
+    "vicreg_hinge_linear_certified_optimum",
     "vicreg_hinge_diagonal_threshold",
     "vicreg_hinge_exact_threshold",
     "vicreg_hinge_clique_ramp_threshold",
@@ -1795,96 +1796,86 @@ def _hinge_search_args(G: Any, K: int, lambda_s: float, lambda_v: float, eps: fl
     return G, K, lambda_s, lambda_v, eps
 
 
-def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
-                                   lambda_v: float = 25.0, lambda_c: float = 1.0,
-                                   eps: float = 1e-4, unbiased: bool = True,
-                                   tol: float | None = None, gap_rtol: float = 0.0,
-                                   max_boxes: int = 200000
-                                   ) -> tuple[torch.Tensor, HingeCertificate]:
-    r"""A certified minimum of hinge VICReg with a finite covariance weight (R11).
+def _majorization_dual_bound(lo: np.ndarray, hi: np.ndarray, a: np.ndarray, b: float,
+                             v: float, eps: float, rho: float, iters: int = 48
+                             ) -> np.ndarray:
+    r"""Lower bounds of the reduced hinge problem on boxes of d (B, K), by Lagrange duality.
 
-    The reference loss ``losses.vicreg_hinge`` (all :math:`N` rows) reduces
-    exactly to :math:`2K` numbers (:ref:`ch-vicreg-hinge`): with
-    :math:`d` the diagonal of :math:`C(Z)` sorted decreasingly and
-    :math:`S_j \ge 0` the variance moved across the cut :math:`j`
-    (:math:`c_k = d_k + S_k - S_{k-1}`, :math:`S_0 = S_K = 0`, which
-    parametrises every spectrum :math:`c \succ d` paired with
-    :math:`\lambda` in the best order),
-
-    .. math::
-
-        \min_Z\ell_{\mathrm{ref}} = \min_{d, S}\ \sum_k \varphi_k(d_k)
-        + \sum_{j<K}\bigl(2b(d_j - d_{j+1}) - (a_{j+1} - a_j)\bigr)S_j
-        + b\sum_k (S_k - S_{k-1})^2 ,
-
-    :math:`a_k = 2\lambda_s\lambda_k/K`, :math:`b = \lambda_c\rho^2/K`,
-    :math:`\varphi_k(x) = a_kx + \frac{\lambda_v}{K}\max(0, 1 - \sqrt{\rho x +
-    \epsilon})` (convex), subject to :math:`c_k \ge 0`.  A branch and bound
-    over boxes of :math:`d` bounds each box below by the exact minimum of
-    every :math:`\varphi_k` on its interval plus a Lagrange-dual lower bound of
-    the transfer problem with the smallest gaps and largest diagonal of the
-    box; each box's point gives an upper bound.  The best point is turned
-    into :math:`Z = \sqrt N U_K\operatorname{diag}(\sqrt c)W^\top` with
-    :math:`W` an orthogonal matrix whose :math:`W\operatorname{diag}(c)W^\top`
-    has diagonal :math:`d` (Schur--Horn, by Chan and Li's recursion of Givens rotations), and
-    ``upper`` is the actual loss there.
-
-    Parameters
-    ----------
-    G : (N, N) array_like
-        A relation matrix, connected or not.  If all kept eigenvalues are ``0``
-        the minimum is ``0``, attained by the diagonal prediction; otherwise
-        the search runs on :math:`0 \le d_k \le (1-\epsilon)/\rho`: scaling a
-        column whose variance exceeds the hinge's zero down to it never
-        raises the loss (the variance cap of :ref:`ch-vicreg-hinge`), and
-        where :math:`\lambda_k > 0` the box is tightened by the prediction's loss.
-    K : int, 1 <= K <= min(5, N - 1)
-    lambda_s, lambda_v : float > 0
-    lambda_c : float > 0
-    eps : float in [0, 1)
-    unbiased : bool
-        The statistics of ``losses.vicreg_hinge`` (``rho = N/(N-1)``) or biased.
-    tol : float > 0, optional
-        Required ``upper - lower`` (default ``1e-6`` times the larger of the diagonal
-        prediction's loss and :math:`\lambda_v/K`, the scale of one hinge term).
-    gap_rtol : float >= 0
-        Also stop once ``upper - lower <= gap_rtol * (diagonal - upper)``: the
-        gap between the diagonal prediction and the optimum is then known to
-        the relative accuracy ``gap_rtol``.  ``certified`` refers to the
-        larger of the two tolerances, returned as ``tol``.
-    max_boxes : int
-        Budget of the branch and bound; if exhausted, ``certified`` is False.
-
-    Returns
-    -------
-    Z : torch.Tensor, shape (N, K), float64
-    HingeCertificate
+    On a box :math:`\ell \le d \le h` (d sorted decreasingly) the reduced problem
+    :math:`\min\, a\cdot c^\downarrow + b(\lVert c\rVert^2 - \lVert d\rVert^2) +
+    v\sum_k H(d_k)` over :math:`c \ge 0`, :math:`d \prec c` is relaxed to a convex
+    problem: :math:`-b d_k^2` is replaced by its chord on :math:`[\ell_k, h_k]`
+    (below it: the function is concave; the error is at most
+    :math:`b(h_k - \ell_k)^2/4`), and with :math:`c` sorted the majorisation is
+    linear, :math:`\sum_{i\le j}(d_i - c_i) \le 0`, :math:`\sum_i (d_i - c_i) = 0`.
+    Its Lagrangian with multipliers :math:`\mu_j \ge 0` and :math:`\nu` depends on
+    them only through :math:`w_i = \sum_{j\ge i}\mu_j + \nu`, i.e. any
+    non-increasing :math:`w`, and separates:
+    :math:`g(w) = \sum_i \min_{c_i\ge 0}\bigl((a_i - w_i)c_i + bc_i^2\bigr) +
+    \min_{d_i\in[\ell_i, h_i]}\bigl(vH(d_i) + \text{chord}_i(d_i) + w_id_i\bigr)`,
+    each a closed form.  Every non-increasing :math:`w` gives a valid lower bound
+    (weak duality; dropping the order of :math:`d` only relaxes further); the best
+    one is block-constant on consecutive blocks, so every block's optimal common
+    value is found by bisection on the concave :math:`g` and every partition of
+    ``0..K-1`` into consecutive blocks whose values do not increase is evaluated.
+    The bound is the largest of these.
     """
-    from .losses import vicreg_hinge as _loss
-    f = "vicreg_hinge_certified_optimum"
-    G, K, lambda_s, lambda_v, eps = _hinge_search_args(G, K, lambda_s, lambda_v, eps, f)
-    lambda_c = _v.check_positive(lambda_c, "lambda_c", f)
-    max_boxes = _v.check_int(max_boxes, "max_boxes", f, 1, 10 ** 8)
-    n = G.shape[0]
-    rho = n / (n - 1) if unbiased else 1.0
-    Z_diag, det = vicreg_hinge_optimum(G, K, lambda_s / lambda_v, eps=eps,
-                                       unbiased=unbiased, return_details=True)
-    loss_of = lambda Z: float(_loss(Z, G, sim_coeff=lambda_s, std_coeff=lambda_v,
-                                    cov_coeff=lambda_c, eps=eps, unbiased=unbiased))
-    diag_loss = loss_of(Z_diag)
-    tol = (1e-6 * max(diag_loss, lambda_v / K) if tol is None
-           else _v.check_positive(tol, "tol", f))
-    gap_rtol = _v.check_positive(gap_rtol, "gap_rtol", f, allow_zero=True)
-    tol_of = lambda best: max(tol, gap_rtol * (diag_loss - best))
-    lam = det.eigenvalues.cpu().numpy().astype(float)
-    _, U = laplacian_bottom(G, K, f)
-    zero = np.abs(lam) <= 1e-12 * max(1.0, float(np.abs(lam).max()))
-    c_pred = det.c.cpu().numpy().astype(float)
-    if zero.all():
-        cert = HingeCertificate(0.0, diag_loss, diag_loss, diag_loss, lam, c_pred,
-                                np.sort(c_pred)[::-1], int((c_pred > 0).sum()), 0,
-                                diag_loss <= tol, tol)
-        return Z_diag, cert
+    B, K = lo.shape
+    t_top = (1.0 - eps) / rho
+    shift = b * (lo + hi)  # chord of -b x^2: -b (lo + hi) x + b lo hi
+    const = b * lo * hi
+
+    def parts(w: np.ndarray, idx: slice) -> tuple[np.ndarray, np.ndarray]:
+        """Minimisers c_i(w), d_i(w) for the coordinates idx (w: (B, 1) or (B, n))."""
+        c = np.maximum(0.0, w - a[idx]) / (2 * b)
+        s = w - shift[:, idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.where(s > 0, ((v * rho / (2 * s)) ** 2 - eps) / rho, np.inf)
+        d = np.clip(np.minimum(x, t_top), lo[:, idx], hi[:, idx])
+        return c, d
+
+    def value(w: np.ndarray) -> np.ndarray:
+        c, d = parts(w, slice(None))
+        return ((a - w) * c + b * c ** 2).sum(1) + (
+            v * _hinge_values(d, eps, rho) + (w - shift) * d + const).sum(1)
+
+    blocks = {}
+    for i in range(K):
+        for j in range(i + 1, K + 1):
+            sl = slice(i, j)
+            wl = np.full((B, 1), float(a.min()) - 1.0 - 2 * b)
+            wh = np.full((B, 1), float(a.max()) + 2 * b * (hi[:, sl].sum(1, keepdims=True)
+                                                           + 1.0))
+            for _ in range(iters):  # g' = sum (d_i - c_i) is non-increasing in w
+                wm = 0.5 * (wl + wh)
+                c, d = parts(wm, sl)
+                up = (d - c).sum(1, keepdims=True) > 0
+                wl, wh = np.where(up, wm, wl), np.where(up, wh, wm)
+            blocks[(i, j)] = 0.5 * (wl + wh)[:, 0]
+    best = np.full(B, -np.inf)
+    for mask in range(2 ** (K - 1)):
+        cuts = [0] + [k + 1 for k in range(K - 1) if mask >> k & 1] + [K]
+        w = np.empty((B, K))
+        for i, j in zip(cuts[:-1], cuts[1:]):
+            w[:, i:j] = blocks[(i, j)][:, None]
+        w = np.minimum.accumulate(w, axis=1)  # any non-increasing w is dual feasible
+        best = np.maximum(best, value(w))
+    return best
+
+
+def _hinge_search(lam: np.ndarray, c_pred: np.ndarray, diag_loss: float, *,
+                  lambda_s: float, lambda_v: float, lambda_c: float, eps: float,
+                  rho: float, tol_of: Any, max_boxes: int
+                  ) -> tuple[float, float, np.ndarray, np.ndarray, int]:
+    """The branch and bound of :func:`vicreg_hinge_certified_optimum` on the reduced problem.
+
+    ``lam`` the kept eigenvalues (increasing, not all zero), ``c_pred`` the diagonal
+    prediction (each convex phi_k's minimiser) and ``diag_loss`` its loss (the first
+    upper bound); ``tol_of(best)`` the required bracket.  Returns the lower bound, the
+    best reduced value, its sorted diagonal ``d`` and spectrum ``c``, and the number of
+    boxes examined.
+    """
+    K = lam.size
     v = lambda_v / K
     a = 2 * lambda_s * lam / K
     b = lambda_c * rho ** 2 / K
@@ -1961,7 +1952,8 @@ def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
         phi_lb = (a * x + v * _hinge_values(x, eps, rho)).sum(1)
         gaps = np.maximum(0.0, lo[:, :-1] - hi[:, 1:])
         t_lb, _ = transfer(gaps, hi)
-        lb = phi_lb + t_lb
+        lb = np.maximum(phi_lb + t_lb,
+                        _majorization_dual_bound(lo, hi, a, b, v, eps, rho))
         # upper bound at the box's point
         dp = -np.sort(-x, axis=1)
         t_ub, S_ub = transfer(dp[:, :-1] - dp[:, 1:], dp)
@@ -1981,6 +1973,105 @@ def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
     Sp = np.concatenate([[0.0], best_S, [0.0]])
     c_best = best_d + np.diff(Sp)
     c_best = np.maximum(c_best, 0.0)
+    return lower, best_val, best_d, c_best, n_boxes
+
+
+def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
+                                   lambda_v: float = 25.0, lambda_c: float = 1.0,
+                                   eps: float = 1e-4, unbiased: bool = True,
+                                   tol: float | None = None, gap_rtol: float = 0.0,
+                                   max_boxes: int = 200000
+                                   ) -> tuple[torch.Tensor, HingeCertificate]:
+    r"""A certified minimum of hinge VICReg with a finite covariance weight (R11).
+
+    The reference loss ``losses.vicreg_hinge`` (all :math:`N` rows) reduces
+    exactly to :math:`2K` numbers (:ref:`ch-vicreg-hinge`): with
+    :math:`d` the diagonal of :math:`C(Z)` sorted decreasingly and
+    :math:`S_j \ge 0` the variance moved across the cut :math:`j`
+    (:math:`c_k = d_k + S_k - S_{k-1}`, :math:`S_0 = S_K = 0`, which
+    parametrises every spectrum :math:`c \succ d` paired with
+    :math:`\lambda` in the best order),
+
+    .. math::
+
+        \min_Z\ell_{\mathrm{ref}} = \min_{d, S}\ \sum_k \varphi_k(d_k)
+        + \sum_{j<K}\bigl(2b(d_j - d_{j+1}) - (a_{j+1} - a_j)\bigr)S_j
+        + b\sum_k (S_k - S_{k-1})^2 ,
+
+    :math:`a_k = 2\lambda_s\lambda_k/K`, :math:`b = \lambda_c\rho^2/K`,
+    :math:`\varphi_k(x) = a_kx + \frac{\lambda_v}{K}\max(0, 1 - \sqrt{\rho x +
+    \epsilon})` (convex), subject to :math:`c_k \ge 0`.  A branch and bound
+    over boxes of :math:`d` bounds each box below by the exact minimum of
+    every :math:`\varphi_k` on its interval plus a Lagrange-dual lower bound of
+    the transfer problem with the smallest gaps and largest diagonal of the
+    box, or by the Lagrange dual of a convex relaxation of the box (the
+    concave :math:`-bd_k^2` replaced by its chord on the box's interval, error
+    at most :math:`b w_k^2/4` for a width :math:`w_k`), whichever is larger;
+    each box's point gives an upper bound.  The best point is turned
+    into :math:`Z = \sqrt N U_K\operatorname{diag}(\sqrt c)W^\top` with
+    :math:`W` an orthogonal matrix whose :math:`W\operatorname{diag}(c)W^\top`
+    has diagonal :math:`d` (Schur--Horn, by Chan and Li's recursion of Givens rotations), and
+    ``upper`` is the actual loss there.
+
+    Parameters
+    ----------
+    G : (N, N) array_like
+        A relation matrix, connected or not.  If all kept eigenvalues are ``0``
+        the minimum is ``0``, attained by the diagonal prediction; otherwise
+        the search runs on :math:`0 \le d_k \le (1-\epsilon)/\rho`: scaling a
+        column whose variance exceeds the hinge's zero down to it never
+        raises the loss (the variance cap of :ref:`ch-vicreg-hinge`), and
+        where :math:`\lambda_k > 0` the box is tightened by the prediction's loss.
+    K : int, 1 <= K <= min(5, N - 1)
+    lambda_s, lambda_v : float > 0
+    lambda_c : float > 0
+    eps : float in [0, 1)
+    unbiased : bool
+        The statistics of ``losses.vicreg_hinge`` (``rho = N/(N-1)``) or biased.
+    tol : float > 0, optional
+        Required ``upper - lower`` (default ``1e-6`` times the larger of the diagonal
+        prediction's loss and :math:`\lambda_v/K`, the scale of one hinge term).
+    gap_rtol : float >= 0
+        Also stop once ``upper - lower <= gap_rtol * (diagonal - upper)``: the
+        gap between the diagonal prediction and the optimum is then known to
+        the relative accuracy ``gap_rtol``.  ``certified`` refers to the
+        larger of the two tolerances, returned as ``tol``.
+    max_boxes : int
+        Budget of the branch and bound; if exhausted, ``certified`` is False.
+
+    Returns
+    -------
+    Z : torch.Tensor, shape (N, K), float64
+    HingeCertificate
+    """
+    from .losses import vicreg_hinge as _loss
+    f = "vicreg_hinge_certified_optimum"
+    G, K, lambda_s, lambda_v, eps = _hinge_search_args(G, K, lambda_s, lambda_v, eps, f)
+    lambda_c = _v.check_positive(lambda_c, "lambda_c", f)
+    max_boxes = _v.check_int(max_boxes, "max_boxes", f, 1, 10 ** 8)
+    n = G.shape[0]
+    rho = n / (n - 1) if unbiased else 1.0
+    Z_diag, det = vicreg_hinge_optimum(G, K, lambda_s / lambda_v, eps=eps,
+                                       unbiased=unbiased, return_details=True)
+    loss_of = lambda Z: float(_loss(Z, G, sim_coeff=lambda_s, std_coeff=lambda_v,
+                                    cov_coeff=lambda_c, eps=eps, unbiased=unbiased))
+    diag_loss = loss_of(Z_diag)
+    tol = (1e-6 * max(diag_loss, lambda_v / K) if tol is None
+           else _v.check_positive(tol, "tol", f))
+    gap_rtol = _v.check_positive(gap_rtol, "gap_rtol", f, allow_zero=True)
+    tol_of = lambda best: max(tol, gap_rtol * (diag_loss - best))
+    lam = det.eigenvalues.cpu().numpy().astype(float)
+    _, U = laplacian_bottom(G, K, f)
+    zero = np.abs(lam) <= 1e-12 * max(1.0, float(np.abs(lam).max()))
+    c_pred = det.c.cpu().numpy().astype(float)
+    if zero.all():
+        cert = HingeCertificate(0.0, diag_loss, diag_loss, diag_loss, lam, c_pred,
+                                np.sort(c_pred)[::-1], int((c_pred > 0).sum()), 0,
+                                diag_loss <= tol, tol)
+        return Z_diag, cert
+    lower, best_val, best_d, c_best, n_boxes = _hinge_search(
+        lam, c_pred, diag_loss, lambda_s=lambda_s, lambda_v=lambda_v, lambda_c=lambda_c,
+        eps=eps, rho=rho, tol_of=tol_of, max_boxes=max_boxes)
     W = _schur_horn_rotation(c_best, best_d)
     # C = W diag(c) W^T with diag(C) = d, c paired with u_k: HZ = sqrt(N) U diag(sqrt c) W^T
     Wt = torch.as_tensor(W, dtype=torch.float64, device=U.device)
@@ -1992,6 +2083,97 @@ def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
     cert = HingeCertificate(lower, upper, best_val, diag_loss, lam, c_best, best_d, rank,
                             n_boxes, upper - lower <= tol, tol)
     return Z, cert
+
+
+def vicreg_hinge_linear_certified_optimum(X: Any, G: Any, K: int, *, lambda_s: float = 25.0,
+                                          lambda_v: float = 25.0, lambda_c: float = 1.0,
+                                          eps: float = 1e-4, unbiased: bool = True,
+                                          tol: float | None = None, gap_rtol: float = 0.0,
+                                          max_boxes: int = 200000
+                                          ) -> tuple[torch.Tensor, HingeCertificate]:
+    r"""A certified minimum of hinge VICReg over linear encoders :math:`Z = XW` (R11, R15).
+
+    With :math:`\Sigma = X^\top HX/N` invertible, :math:`V' = \Sigma^{1/2}W` and
+    :math:`M = \Sigma^{-1/2}(X^\top LX/N)\Sigma^{-1/2}`, exactly
+    :math:`C(XW) = V'^\top V'` and :math:`\operatorname{tr}(W^\top X^\top LXW) =
+    N\operatorname{tr}(V'^\top MV')` (:func:`vicreg_hinge_linear_optimum`), and
+    :math:`W \mapsto V'` is a bijection.  So the reduction of
+    :func:`vicreg_hinge_certified_optimum` holds with the :math:`K` smallest
+    eigenvalues :math:`\mu_k` of :math:`M` in place of the Laplacian's (von
+    Neumann's inequality for :math:`\operatorname{tr}(Q^\top MQC)` over
+    :math:`Q^\top Q = I_K` in :math:`\mathbb R^d`), and its branch and bound
+    certifies the minimum over all :math:`W`.  The best point is
+    :math:`W = \Sigma^{-1/2}V_K\operatorname{diag}(\sqrt c)R^\top` with
+    :math:`R` the Schur--Horn rotation (:math:`R\operatorname{diag}(c)R^\top` has
+    diagonal :math:`d`), and ``upper`` is ``losses.vicreg_hinge(X @ W, G, ...)``.
+
+    Parameters
+    ----------
+    X : (N, d) array_like, :math:`\Sigma` invertible
+    G : (N, N) array_like, a relation matrix
+    K : int, 1 <= K <= min(5, d)
+    lambda_s, lambda_v, lambda_c, eps, unbiased, tol, gap_rtol, max_boxes :
+        As :func:`vicreg_hinge_certified_optimum`.
+
+    Returns
+    -------
+    W : torch.Tensor, shape (d, K), float64
+    HingeCertificate
+        ``eigenvalues`` are the kept :math:`\mu_k`; ``diagonal`` the loss of
+        :func:`vicreg_hinge_linear_optimum`'s prediction.
+
+    Raises
+    ------
+    ValueError
+        If :math:`\Sigma` is rank-deficient, ``K > 5`` or a parameter is out of range.
+    """
+    from .losses import vicreg_hinge as _loss
+    f = "vicreg_hinge_linear_certified_optimum"
+    X, G, K = _linear_inputs(X, G, K, f)
+    if K > 5:
+        raise ValueError(f"{f}: the branch and bound is meant for K <= 5; got K={K}.")
+    lambda_s = _v.check_positive(lambda_s, "lambda_s", f)
+    lambda_v = _v.check_positive(lambda_v, "lambda_v", f)
+    lambda_c = _v.check_positive(lambda_c, "lambda_c", f)
+    eps = _v.check_positive(eps, "eps", f, allow_zero=True)
+    if eps >= 1:
+        raise ValueError(f"The 'eps' parameter of {f} must be in [0, 1). Got {eps!r}.")
+    max_boxes = _v.check_int(max_boxes, "max_boxes", f, 1, 10 ** 8)
+    gap_rtol = _v.check_positive(gap_rtol, "gap_rtol", f, allow_zero=True)
+    X = X.to(torch.float64)
+    if isinstance(G, torch.Tensor):
+        G = G.to(torch.float64)
+    n = X.shape[0]
+    rho = n / (n - 1) if unbiased else 1.0
+    S_isqrt, M = _whitened_laplacian(X, G, f)  # refuses a rank-deficient covariance
+    W_diag, det = vicreg_hinge_linear_optimum(X, G, K, lambda_s / lambda_v, eps=eps,
+                                              unbiased=unbiased, return_details=True)
+    loss_of = lambda W: float(_loss(X @ W, G, sim_coeff=lambda_s, std_coeff=lambda_v,
+                                    cov_coeff=lambda_c, eps=eps, unbiased=unbiased))
+    diag_loss = loss_of(W_diag)
+    tol = (1e-6 * max(diag_loss, lambda_v / K) if tol is None
+           else _v.check_positive(tol, "tol", f))
+    tol_of = lambda best: max(tol, gap_rtol * (diag_loss - best))
+    lam = det.eigenvalues.cpu().numpy().astype(float)
+    c_pred = det.c.cpu().numpy().astype(float)
+    if (np.abs(lam) <= 1e-12 * max(1.0, float(np.abs(lam).max()))).all():
+        cert = HingeCertificate(0.0, diag_loss, diag_loss, diag_loss, lam, c_pred,
+                                np.sort(c_pred)[::-1], int((c_pred > 0).sum()), 0,
+                                diag_loss <= tol, tol)
+        return W_diag, cert
+    lower, best_val, best_d, c_best, n_boxes = _hinge_search(
+        lam, c_pred, diag_loss, lambda_s=lambda_s, lambda_v=lambda_v, lambda_c=lambda_c,
+        eps=eps, rho=rho, tol_of=tol_of, max_boxes=max_boxes)
+    _, V = eigh_sorted(M)
+    R = torch.as_tensor(_schur_horn_rotation(c_best, best_d), dtype=torch.float64,
+                        device=X.device)
+    ct = torch.as_tensor(c_best, dtype=torch.float64, device=X.device)
+    W = S_isqrt @ (V[:, :K] * ct.sqrt()) @ R.T
+    upper = loss_of(W)
+    rank = int((c_best > 1e-9 * max(c_best.max(), 1e-300)).sum())
+    tol = tol_of(min(upper, best_val))
+    return W, HingeCertificate(lower, upper, best_val, diag_loss, lam, c_best, best_d,
+                               rank, n_boxes, upper - lower <= tol, tol)
 
 
 def vicreg_hinge_diagonal_threshold(eigenvalues: Any, c: Any, *, lambda_s: float,

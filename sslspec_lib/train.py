@@ -28,7 +28,7 @@ __all__ = ["History", "minimize", "train_free", "train_whitened", "train_linear"
            "train_mlp", "MLP", "orthonormalize", "train_stiefel", "newton_polish",
            "STALL_PATIENCE", "POLISH_MAX_PARAMS", "m_orthonormalize", "trace_ratio_loss",
            "train_trace_constrained", "train_mlp_regularized", "row_floor",
-           "train_linear_scale_free"]
+           "train_linear_scale_free", "train_diagonal_covariance", "NonsmoothRun"]
 
 
 @dataclass
@@ -420,6 +420,101 @@ def train_free(loss: Callable[[torch.Tensor], torch.Tensor], n: int, K: int, *,
     Z = _start((n, K), seed, init_scale, dtype, device)
     hist = minimize(lambda: loss(Z), [Z], **kw)
     return Z.detach(), hist
+
+
+@dataclass
+class NonsmoothRun:
+    r"""Result of :func:`train_diagonal_covariance`.
+
+    Attributes
+    ----------
+    Z : torch.Tensor, shape (N, K)
+        The final representation, detached; :math:`C(Z) = \operatorname{diag}(s^2)`.
+    histories : list of History
+        One per phase: L-BFGS, then each Adam phase.
+    step_bound : float
+        :math:`\bar\eta = \eta(1-\beta_1)/\sqrt{1-\beta_2}` for the last
+        phase's learning rate :math:`\eta` and Adam's default
+        :math:`\beta_1 = 0.9`, :math:`\beta_2 = 0.999`: Adam moves each
+        parameter by at most this much per step (Kingma and Ba's bound on its
+        effective step).
+    """
+
+    Z: torch.Tensor
+    histories: list
+    step_bound: float
+
+    @property
+    def lowest(self) -> float:
+        """The lowest loss of any iterate of any phase."""
+        return min(min(h.loss) for h in self.histories)
+
+    @property
+    def final_loss(self) -> float:
+        """The loss at the last iterate."""
+        return self.histories[-1].final_loss
+
+
+def train_diagonal_covariance(loss: Callable[[torch.Tensor], torch.Tensor], n: int, K: int,
+                              *, seed: int = 0, lbfgs_iter: int = 200,
+                              adam_phases: Sequence[tuple[float, int]] = (
+                                  (1e-2, 2000), (1e-3, 500), (1e-4, 1500)),
+                              device: Any = None) -> NonsmoothRun:
+    r"""Minimise a non-smooth ``loss(Z)`` under the constraint "C(Z) diagonal" (R11).
+
+    The constraint is built into the parametrisation
+
+    .. math:: Z = \sqrt N\,\operatorname{qf}(HY)\operatorname{diag}(s),
+              \qquad C(Z) = \operatorname{diag}(s^2)
+
+    exactly at every iterate (:func:`orthonormalize`; :math:`Y \in
+    \mathbb R^{N\times K}` from ``seed``, :math:`s = 1` at the start).  The
+    hinge VICReg loss has a kink where a variance reaches the hinge's zero,
+    at which L-BFGS's line search fails and no gradient tolerance applies, so
+    ``lbfgs_iter`` L-BFGS iterations are followed by Adam phases with
+    decreasing learning rates ``adam_phases`` (``(lr, steps)`` each), the usual
+    treatment of a non-smooth objective; judge the result by loss values
+    (:ref:`ch-vicreg-hinge` derives its tolerances from ``step_bound``).
+
+    Parameters
+    ----------
+    loss : callable
+        ``loss(Z)`` for ``Z`` of shape (n, K).
+    n, K : int, 1 <= K <= n - 1
+    seed : int
+    lbfgs_iter : int >= 0
+    adam_phases : sequence of (float > 0, int >= 1), non-empty
+    device : optional
+
+    Returns
+    -------
+    NonsmoothRun
+    """
+    f = "train_diagonal_covariance"
+    n = _v.check_int(n, "n", f, 2)
+    K = _v.check_int(K, "K", f, 1, n - 1)
+    lbfgs_iter = _v.check_int(lbfgs_iter, "lbfgs_iter", f, 0)
+    phases = list(adam_phases)
+    if not phases:
+        raise ValueError(f"{f}: adam_phases must hold at least one (lr, steps) pair.")
+    for lr, steps in phases:
+        _v.check_positive(lr, "lr", f)
+        _v.check_int(steps, "steps", f, 1)
+    from .graphs import centering
+    H = centering(n, device=device)
+    Y = _start((n, K), seed, 1.0, torch.float64, device)
+    s = torch.ones(K, dtype=torch.float64, device=device, requires_grad=True)
+    Z_of = lambda: n ** 0.5 * orthonormalize(H @ Y) * s
+    hists = []
+    if lbfgs_iter:
+        hists.append(minimize(lambda: loss(Z_of()), [Y, s], max_iter=lbfgs_iter,
+                              gtol=1e-10, require_convergence=False))
+    for lr, steps in phases:
+        hists.append(minimize(lambda: loss(Z_of()), [Y, s], method="adam", lr=lr,
+                              max_iter=steps, gtol=0.0, require_convergence=False))
+    b1, b2 = 0.9, 0.999  # torch.optim.Adam's defaults, which minimize() uses
+    eta = phases[-1][0]
+    return NonsmoothRun(Z_of().detach(), hists, eta * (1 - b1) / (1 - b2) ** 0.5)
 
 
 def train_whitened(loss: Callable[[torch.Tensor], torch.Tensor], n: int, K: int, *,

@@ -374,6 +374,31 @@ BAD_INPUTS = [
          id="vicreg_hinge_linear-eps",
          match=r"The 'eps' parameter of vicreg_hinge_linear_optimum must be a finite real "
                r"number in \[0, 1\)"),
+    case("train.train_diagonal_covariance", lambda Z: Z.sum(), 8, 8,
+         id="train_diagonal_covariance-K-too-large",
+         match=r"The 'K' parameter of train_diagonal_covariance must be an int in the range "
+               r"\[1, 7\]"),
+    case("train.train_diagonal_covariance", lambda Z: Z.sum(), 8, 2, adam_phases=(),
+         id="train_diagonal_covariance-no-phase",
+         match=r"train_diagonal_covariance: adam_phases must hold at least one"),
+    case("train.train_diagonal_covariance", lambda Z: Z.sum(), 8, 2,
+         adam_phases=((-1e-3, 10),), id="train_diagonal_covariance-negative-lr",
+         match=r"The 'lr' parameter of train_diagonal_covariance"),
+    case("closed_form.vicreg_hinge_linear_certified_optimum", X_COLLINEAR, AUG, 2,
+         id="vicreg_hinge_linear_certified-rank-deficient",
+         match=r"The covariance X\^T H X / N is rank-deficient in "
+               r"vicreg_hinge_linear_certified_optimum: rank 2 < 3"),
+    case("closed_form.vicreg_hinge_linear_certified_optimum", X8, AUG, 2, eps=1.0,
+         id="vicreg_hinge_linear_certified-eps",
+         match=r"The 'eps' parameter of vicreg_hinge_linear_certified_optimum must be in "
+               r"\[0, 1\)"),
+    case("closed_form.vicreg_hinge_linear_certified_optimum", X8, AUG, 4,
+         id="vicreg_hinge_linear_certified-K-above-d",
+         match=r"The 'K' parameter of vicreg_hinge_linear_certified_optimum must be an int "
+               r"in the range \[1, 3\]"),
+    case("closed_form.vicreg_hinge_linear_certified_optimum", X8, AUG, 2, lambda_c=-1.0,
+         id="vicreg_hinge_linear_certified-negative-weight",
+         match=r"The 'lambda_c' parameter of vicreg_hinge_linear_certified_optimum"),
     case("closed_form.vicreg_hinge_linear_optimum", X8, AUG, 2, -1.0,
          id="vicreg_hinge_linear-alpha",
          match=r"The 'alpha' parameter of vicreg_hinge_linear_optimum"),

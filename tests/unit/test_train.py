@@ -247,3 +247,24 @@ def test_newton_polish_escapes_a_saddle_only_when_asked():
     assert float(f(free)) < 1e-20
     with pytest.raises(ValueError, match="escape_saddles"):
         train.newton_polish(lambda: f(free), [free], escape_saddles=-1)
+
+
+def test_train_diagonal_covariance_keeps_the_covariance_diagonal() -> None:
+    """Every point of the parametrisation has C(Z) = diag(s^2) exactly (to rounding), the
+    histories have one entry per phase, and the step bound is Adam's eta (1-b1)/sqrt(1-b2)
+    for the last phase.  A hinge loss that the constraint cannot lower below its minimum
+    ends near it."""
+    from sslspec_lib import graphs, losses
+    n, K = 12, 3
+    off = torch.ones(n - 1, dtype=torch.float64)
+    G = torch.diag(off, 1) + torch.diag(off, -1)
+    loss = lambda Z: losses.vicreg_hinge(Z, G, cov_coeff=0.0)
+    run = train.train_diagonal_covariance(loss, n, K, seed=3, lbfgs_iter=20,
+                                          adam_phases=((1e-2, 300), (1e-3, 100)))
+    C = run.Z.T @ graphs.centering(n) @ run.Z / n
+    off_diag = C - torch.diag(torch.diagonal(C))
+    assert float(off_diag.abs().max()) < 1e-12 * float(C.abs().max())
+    assert len(run.histories) == 3
+    assert run.step_bound == pytest.approx(1e-3 * 0.1 / 0.001 ** 0.5, rel=1e-12)
+    assert run.lowest <= run.final_loss
+    assert run.final_loss < run.histories[0].loss[0]
