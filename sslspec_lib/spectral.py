@@ -272,7 +272,7 @@ def laplacian_eigenmaps(G: Any, K: int, *, constraint: str = "degree") -> torch.
 
 
 def lpp(X: Any, G: Any, K: int, *, constraint: str = "degree") -> torch.Tensor:
-    r"""Locality Preserving Projections, the linear Laplacian Eigenmaps (R6; :ref:`ch-laplacian-eigenmaps`).
+    r"""Locality Preserving Projections, the linear Laplacian Eigenmaps (R6; :ref:`ch-lpp`).
 
     .. math:: \min_{W \in \mathbb R^{d\times K}} \operatorname{tr}(W^\top X^\top L X W)
               \quad\text{s.t.}\quad

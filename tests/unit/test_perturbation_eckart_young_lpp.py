@@ -81,7 +81,7 @@ def test_r4_indefinite_keeping_a_negative_eigenvalue_is_rejected():
     assert float(torch.linalg.svdvals(U[:, :K] * lam[:K].abs().sqrt())[-1]) > excess_tol**0.25
 
 
-# -- R6: Locality Preserving Projections (chapter laplacian_eigenmaps, LPP check) -----------
+# -- R6: Locality Preserving Projections (chapter lpp, numerical check) -----------
 
 @pytest.fixture(scope="module", params=["degree", "covariance"])
 def lpp_case(request):
