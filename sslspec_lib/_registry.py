@@ -20,7 +20,7 @@ RESULTS: dict[str, dict[str, object]] = {
     "R4": {"title": "Eckart–Young–Mirsky: best rank-$K$ approximation is the eigen-truncation", "chapter": "ch-eckart-young", "functions": []},
     "R5": {"title": "Laplacian Eigenmaps (local), degree and covariance constraints", "chapter": "ch-laplacian-eigenmaps",
            "functions": ["spectral.laplacian_eigenmaps"]},
-    "R6": {"title": "Locality Preserving Projections (linear Laplacian Eigenmaps)", "chapter": "ch-laplacian-eigenmaps",
+    "R6": {"title": "Locality Preserving Projections (linear Laplacian Eigenmaps)", "chapter": "ch-lpp",
            "functions": ["spectral.lpp"]},
     "R7": {"title": r"Classical MDS, kernel PCA, ISOMAP (global): top eigenvectors of $-\frac12 H\Delta H$", "chapter": "ch-mds-isomap",
            "functions": ["spectral.classical_mds", "spectral.kernel_pca", "spectral.isomap"]},
