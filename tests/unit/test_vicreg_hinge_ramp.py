@@ -106,3 +106,21 @@ def test_collapsed_clique_exact_threshold_is_the_collapsed_cut() -> None:
     assert ex.local == pytest.approx(cut, rel=1e-9) and ex.local > 10 * ramp
     assert ex.decided and ex.lower <= ex.local * (1 + 1e-12)
     assert ex.local <= ex.upper * (1 + 1e-12) and ex.upper <= 1.02 * ex.lower
+
+
+SCAN = [(ns, V, K, ls) for ns, V in [(2, 2), (3, 2), (2, 3), (4, 2), (3, 3)]
+        for K in range(ns, min(6, ns * V)) for ls in (2.0, 5.0, 25.0)]
+
+
+def test_exact_threshold_is_the_larger_of_the_two_on_a_grid_of_cliques():
+    """The statement "exact threshold = max(local, ramp)" is a conjecture; this scan tries to
+    refute it on every clique configuration of SCAN (N' = 2..4, V = 2..3, N' <= K <= 5, three
+    invariance weights): the certified bisection (1 %) must contain max(local, ramp)."""
+    for ns, V, K, ls in SCAN:
+        G = graphs.augmentation_graph(ns, V)
+        ex = closed_form.vicreg_hinge_exact_threshold(G, K, lambda_s=ls, rtol=0.01)
+        ramp = closed_form.vicreg_hinge_clique_ramp_threshold(ns, V, K, lambda_s=ls)
+        both = max(ex.local, ramp)
+        assert ex.decided, (ns, V, K, ls)
+        assert ex.lower <= both * (1 + 1e-9) and both <= ex.upper * (1 + 1e-9), \
+            (ns, V, K, ls, ex, ramp)
