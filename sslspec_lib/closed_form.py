@@ -2063,6 +2063,7 @@ def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
     lam = det.eigenvalues.cpu().numpy().astype(float)
     _, U = laplacian_bottom(G, K, f)
     zero = np.abs(lam) <= 1e-12 * max(1.0, float(np.abs(lam).max()))
+    lam[zero] = 0.0  # rounding noise of exact zeros (cliques) would bias the bound
     c_pred = det.c.cpu().numpy().astype(float)
     if zero.all():
         cert = HingeCertificate(0.0, diag_loss, diag_loss, diag_loss, lam, c_pred,
@@ -2130,6 +2131,9 @@ def vicreg_hinge_linear_certified_optimum(X: Any, G: Any, K: int, *, lambda_s: f
     from .losses import vicreg_hinge as _loss
     f = "vicreg_hinge_linear_certified_optimum"
     X, G, K = _linear_inputs(X, G, K, f)
+    if _v.is_sparse(G):
+        raise ValueError(f"{f}: G must be dense (the certificate evaluates the N x N loss); "
+                         "pass G.toarray().")
     if K > 5:
         raise ValueError(f"{f}: the branch and bound is meant for K <= 5; got K={K}.")
     lambda_s = _v.check_positive(lambda_s, "lambda_s", f)
@@ -2156,7 +2160,9 @@ def vicreg_hinge_linear_certified_optimum(X: Any, G: Any, K: int, *, lambda_s: f
     tol_of = lambda best: max(tol, gap_rtol * (diag_loss - best))
     lam = det.eigenvalues.cpu().numpy().astype(float)
     c_pred = det.c.cpu().numpy().astype(float)
-    if (np.abs(lam) <= 1e-12 * max(1.0, float(np.abs(lam).max()))).all():
+    zero = np.abs(lam) <= 1e-12 * max(1.0, float(np.abs(lam).max()))
+    lam[zero] = 0.0  # rounding noise of exact zeros would bias the bound
+    if zero.all():
         cert = HingeCertificate(0.0, diag_loss, diag_loss, diag_loss, lam, c_pred,
                                 np.sort(c_pred)[::-1], int((c_pred > 0).sum()), 0,
                                 diag_loss <= tol, tol)

@@ -1,5 +1,6 @@
 """The exact K x K reduction of hinge VICReg and its certified optimum (R11)."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -444,3 +445,28 @@ def test_linear_certificate_bounds_training_and_beats_the_prediction() -> None:
         opt.step()
     _, big = closed_form.vicreg_hinge_linear_certified_optimum(X, G, 3, lambda_c=1e6)
     assert big.diagonal - big.lower <= big.tol
+
+
+def test_linear_certificate_refuses_a_sparse_graph_before_searching() -> None:
+    """The certificate evaluates the dense N x N loss: a CSR G is refused at once, with the
+    fix in the message, instead of failing inside the loss after the search."""
+    import scipy.sparse as sp
+    X, _ = data.digits(60, seed=0)
+    X = X @ torch.linalg.svd(X - X.mean(dim=0), full_matrices=False).Vh[:4].T
+    G = sp.csr_matrix(graphs.knn_graph(X, 5).numpy())
+    with pytest.raises(ValueError, match="toarray"):
+        closed_form.vicreg_hinge_linear_certified_optimum(X, G, 2)
+
+
+def test_clique_certificate_lower_bound_never_exceeds_the_upper() -> None:
+    """On cliques the kept eigenvalues are exact zeros that eigh returns as rounding noise
+    (|lambda| ~ 1e-15); the search sets them to 0, so noise cannot lift the lower bound
+    above the loss the returned point attains."""
+    for n_samples, n_views, K in ((3, 2, 3), (4, 3, 4), (2, 3, 3)):
+        G = graphs.augmentation_graph(n_samples, n_views)
+        for lc in (1.0, 30.0):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _, cert = closed_form.vicreg_hinge_certified_optimum(
+                    G, K, lambda_c=lc, gap_rtol=1e-2, max_boxes=20000)
+            assert cert.lower <= cert.upper
