@@ -1816,9 +1816,12 @@ def _majorization_dual_bound(lo: np.ndarray, hi: np.ndarray, a: np.ndarray, b: f
     each a closed form.  Every non-increasing :math:`w` gives a valid lower bound
     (weak duality; dropping the order of :math:`d` only relaxes further); the best
     one is block-constant on consecutive blocks, so every block's optimal common
-    value is found by bisection on the concave :math:`g` and every partition of
-    ``0..K-1`` into consecutive blocks whose values do not increase is evaluated.
-    The bound is the largest of these.
+    value is found by bisection on the concave :math:`g`, and every partition of
+    ``0..K-1`` into consecutive blocks is evaluated, its block values made
+    non-increasing by a running minimum (still dual feasible, so still a bound).
+    The bound is the largest of these :math:`2^{K-1}` values.  Here ``H`` is the
+    hinge :math:`h(x) = \max(0, 1 - \sqrt{\rho x + \epsilon})` and ``v`` is
+    :math:`\lambda_v/K`.
     """
     B, K = lo.shape
     t_top = (1.0 - eps) / rho
