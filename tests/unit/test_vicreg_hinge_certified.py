@@ -460,8 +460,8 @@ def test_linear_certificate_refuses_a_sparse_graph_before_searching() -> None:
 
 def test_clique_certificate_lower_bound_never_exceeds_the_upper() -> None:
     """On cliques the kept eigenvalues are exact zeros that eigh returns as rounding noise
-    (|lambda| ~ 1e-15); the search sets them to 0, so noise cannot lift the lower bound
-    above the loss the returned point attains."""
+    (|lambda| ~ 1e-15); the search sets them to exactly 0 (an assigned value, so == is
+    the test), and noise cannot lift the lower bound above the loss attained."""
     for n_samples, n_views, K in ((3, 2, 3), (4, 3, 4), (2, 3, 3)):
         G = graphs.augmentation_graph(n_samples, n_views)
         for lc in (1.0, 30.0):
@@ -470,3 +470,5 @@ def test_clique_certificate_lower_bound_never_exceeds_the_upper() -> None:
                 _, cert = closed_form.vicreg_hinge_certified_optimum(
                     G, K, lambda_c=lc, gap_rtol=1e-2, max_boxes=20000)
             assert cert.lower <= cert.upper
+            # the cleaning itself: the kept zeros are stored (and searched) as exact 0
+            assert np.all(cert.eigenvalues[: n_samples - 1] == 0.0)
