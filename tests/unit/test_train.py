@@ -251,9 +251,10 @@ def test_newton_polish_escapes_a_saddle_only_when_asked():
 
 def test_train_diagonal_covariance_keeps_the_covariance_diagonal() -> None:
     """Every point of the parametrisation has C(Z) = diag(s^2) exactly (to rounding), the
-    histories have one entry per phase, and the step bound is Adam's eta (1-b1)/sqrt(1-b2)
-    for the last phase.  A hinge loss that the constraint cannot lower below its minimum
-    ends near it."""
+    histories have one entry per phase, the step bound is Adam's proved bound for the last
+    phase (its learning rate and number of steps) and the measured largest step is
+    positive and below it.  A hinge loss that the constraint cannot lower below its
+    minimum ends near it."""
     from sslspec_lib import graphs, losses
     n, K = 12, 3
     off = torch.ones(n - 1, dtype=torch.float64)
@@ -265,6 +266,48 @@ def test_train_diagonal_covariance_keeps_the_covariance_diagonal() -> None:
     off_diag = C - torch.diag(torch.diagonal(C))
     assert float(off_diag.abs().max()) < 1e-12 * float(C.abs().max())
     assert len(run.histories) == 3
-    assert run.step_bound == pytest.approx(1e-3 * 0.1 / 0.001 ** 0.5, rel=1e-12)
+    assert run.step_bound == train.NonsmoothRun.adam_step_bound(1e-3, 100)
+    assert 0.0 < run.largest_step <= run.step_bound
     assert run.lowest <= run.final_loss
     assert run.final_loss < run.histories[0].loss[0]
+
+
+def _adam_steps(grads: list[float], lr: float) -> list[float]:
+    """The step of torch.optim.Adam (defaults) on one scalar parameter for each gradient."""
+    x = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([x], lr=lr)
+    steps = []
+    for g in grads:
+        before = float(x.detach())
+        x.grad = torch.tensor([g], dtype=torch.float64)
+        opt.step()
+        steps.append(abs(float(x.detach()) - before))
+    return steps
+
+
+def test_adam_step_bound_holds_and_is_attained() -> None:
+    """NonsmoothRun.adam_step_bound is a bound on every step of torch's Adam (random,
+    alternating and growing gradient sequences never exceed it) and it is tight: the
+    one-signed sequence g_i = (b1/b2)^(T - i) reaches it at step T to within Adam's eps,
+    beyond eta (1 - b1)/sqrt(1 - b2), the 'effective step' often quoted as a bound."""
+    lr, T = 1e-3, 1500
+    bound = train.NonsmoothRun.adam_step_bound(lr, T)
+    # B(1) = eta, B increasing for the defaults, limit eta (1-b1)/sqrt((1-b2)(1-kappa))
+    assert train.NonsmoothRun.adam_step_bound(lr, 1) == pytest.approx(lr, rel=1e-12)
+    kappa = 0.81 / 0.999
+    limit = lr * 0.1 / (0.001 * (1 - kappa)) ** 0.5
+    assert bound < train.NonsmoothRun.adam_step_bound(lr, 20000) <= limit
+    gen = torch.Generator().manual_seed(11)
+    sequences = [
+        torch.randn(T, generator=gen, dtype=torch.float64).tolist(),
+        [(-1.0) ** i for i in range(T)],  # the sign alternates, as across a kink
+        [(-1.0) ** i * 10.0 ** (i / 300) for i in range(T)],
+        (torch.rand(T, generator=gen, dtype=torch.float64) * 10.0 ** torch.linspace(
+            -3, 3, T, dtype=torch.float64)).tolist(),
+    ]
+    for grads in sequences:
+        assert max(_adam_steps(grads, lr)) <= bound * (1 + 1e-12)
+    ratio = 0.9 / 0.999
+    worst = _adam_steps([ratio ** (T - i) for i in range(1, T + 1)], lr)[-1]
+    assert worst > 0.9 * bound and worst <= bound * (1 + 1e-12)
+    assert worst > lr * 0.1 / 0.001 ** 0.5 * 1.9  # the old value is exceeded by far
