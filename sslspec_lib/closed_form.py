@@ -1822,6 +1822,13 @@ def _majorization_dual_bound(lo: np.ndarray, hi: np.ndarray, a: np.ndarray, b: f
     The bound is the largest of these :math:`2^{K-1}` values.  Here ``H`` is the
     hinge :math:`h(x) = \max(0, 1 - \sqrt{\rho x + \epsilon})` and ``v`` is
     :math:`\lambda_v/K`.
+
+    Assumes every upper end :math:`h_k \le t = (1 - \epsilon)/\rho`, where the hinge
+    vanishes: every box lies inside the a-priori box, which is capped at :math:`t`
+    (the variance cap).  The :math:`d`-problem minimises :math:`vH(x) + s x` with
+    :math:`s = w - b(\ell + h)`; when :math:`s \le 0` it is non-increasing, and
+    the point :math:`t` returned then is clipped to :math:`h_k`, its minimiser on
+    the interval, only because :math:`h_k \le t`.
     """
     B, K = lo.shape
     t_top = (1.0 - eps) / rho

@@ -254,7 +254,8 @@ def test_train_diagonal_covariance_keeps_the_covariance_diagonal() -> None:
     histories have one entry per phase, the step bound is Adam's proved bound for the last
     phase (its learning rate and number of steps) and the measured largest step is
     positive and below it.  A hinge loss that the constraint cannot lower below its
-    minimum ends near it."""
+    minimum ends near it.  final_loss is the loss at the returned Z, lowest counts
+    it, and last_lr is the last phase's learning rate."""
     from sslspec_lib import graphs, losses
     n, K = 12, 3
     off = torch.ones(n - 1, dtype=torch.float64)
@@ -270,6 +271,10 @@ def test_train_diagonal_covariance_keeps_the_covariance_diagonal() -> None:
     assert 0.0 < run.largest_step <= run.step_bound
     assert run.lowest <= run.final_loss
     assert run.final_loss < run.histories[0].loss[0]
+    # final_loss is the loss at the returned Z (Adam records it before each step)
+    assert run.last_lr == 1e-3
+    assert run.final_loss == pytest.approx(float(loss(run.Z)), rel=1e-12, abs=1e-14)
+    assert run.lowest <= min(min(h.loss) for h in run.histories)
 
 
 def _adam_steps(grads: list[float], lr: float) -> list[float]:
@@ -289,7 +294,8 @@ def test_adam_step_bound_holds_and_is_attained() -> None:
     """NonsmoothRun.adam_step_bound is a bound on every step of torch's Adam (random,
     alternating and growing gradient sequences never exceed it) and it is tight: the
     one-signed sequence g_i = (b1/b2)^(T - i) reaches it at step T to within Adam's eps,
-    beyond eta (1 - b1)/sqrt(1 - b2), the 'effective step' often quoted as a bound."""
+    beyond eta (1 - b1)/sqrt(1 - b2), the 'effective step' often quoted as a bound.
+    B(n) is non-decreasing for n <= 1500, so the bound over 1500 steps is B(1500)."""
     lr, T = 1e-3, 1500
     bound = train.NonsmoothRun.adam_step_bound(lr, T)
     # B(1) = eta, B increasing for the defaults, limit eta (1-b1)/sqrt((1-b2)(1-kappa))
@@ -297,6 +303,12 @@ def test_adam_step_bound_holds_and_is_attained() -> None:
     kappa = 0.81 / 0.999
     limit = lr * 0.1 / (0.001 * (1 - kappa)) ** 0.5
     assert bound < train.NonsmoothRun.adam_step_bound(lr, 20000) <= limit
+    # B(n) itself (not its running maximum) is non-decreasing for n = 1..T
+    n_ = torch.arange(1, T + 1, dtype=torch.float64)
+    B = (lr * 0.1 / (1 - 0.9 ** n_) * ((1 - 0.999 ** n_) / 0.001).sqrt()
+         * ((1 - kappa ** n_) / (1 - kappa)).sqrt())
+    assert bool((torch.diff(B) >= 0).all())
+    assert float(B[-1]) == pytest.approx(bound, rel=1e-12)
     gen = torch.Generator().manual_seed(11)
     sequences = [
         torch.randn(T, generator=gen, dtype=torch.float64).tolist(),
