@@ -83,7 +83,7 @@ def test_simplex_is_stationary_and_perturbation_raises_the_loss():
     assert float(g.norm()) < 1e-12
     P = U.detach() + 0.05 * torch.randn(U.shape, generator=torch.Generator().manual_seed(3),
                                         dtype=F64)
-    assert float(losses.info_nce_negatives_only(P, G, 0.5)) > float(loss) + 1e-5
+    assert float(losses.info_nce_negatives_only(P, G, 0.5)) > float(loss.detach()) + 1e-5
 
 
 def test_rows_without_negatives_give_finite_gradients():
