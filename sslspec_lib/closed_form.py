@@ -221,7 +221,7 @@ def vicreg_hinge_optimum(G: Any, K: int, alpha: float, *, eps: float = 0.0,
     :math:`\frac{\lambda_v}{K}\ell(Z)` plus its covariance term, for
     :math:`\alpha = \lambda_s/\lambda_v`.  Its covariance weight is finite,
     so its minimiser need not have a diagonal :math:`C`; how far it is from
-    this prediction is measured in :ref:`ch-vicreg-hinge`.
+    this prediction is measured in :ref:`ch-vicreg-hinge-exact`.
 
     Parameters
     ----------
@@ -1585,7 +1585,7 @@ def _per_view_variances(Z: torch.Tensor, V: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------------------
 # Hinge VICReg with a finite covariance weight: the exact K x K reduction and a
-# certified optimum (R11, :ref:`ch-vicreg-hinge`).
+# certified optimum (R11, :ref:`ch-vicreg-hinge-exact`).
 # --------------------------------------------------------------------------------------
 
 
@@ -1608,7 +1608,7 @@ def vicreg_hinge_reduced_objective(c: Any, d: Any, eigenvalues: Any, *, lambda_s
     eigenvalues on :math:`\mathbf 1^\perp` and :math:`c^\downarrow` the
     spectrum :math:`c` sorted in decreasing order.  By von Neumann's trace
     inequality and Schur--Horn, :math:`\min_Z \ell_{\mathrm{ref}}(Z) =
-    \min\{\Phi(c, d) : c \ge 0,\ d \prec c\}` (:ref:`ch-vicreg-hinge`);
+    \min\{\Phi(c, d) : c \ge 0,\ d \prec c\}` (:ref:`ch-vicreg-hinge-exact`);
     :math:`\Phi(c, d)` is the smallest reference loss of a :math:`Z` whose
     covariance has spectrum :math:`c` and diagonal :math:`d`.
 
@@ -1995,7 +1995,7 @@ def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
     r"""A certified minimum of hinge VICReg with a finite covariance weight (R11).
 
     The reference loss ``losses.vicreg_hinge`` (all :math:`N` rows) reduces
-    exactly to :math:`2K` numbers (:ref:`ch-vicreg-hinge`): with
+    exactly to :math:`2K` numbers (:ref:`ch-vicreg-hinge-exact`): with
     :math:`d` the diagonal of :math:`C(Z)` sorted decreasingly and
     :math:`S_j \ge 0` the variance moved across the cut :math:`j`
     (:math:`c_k = d_k + S_k - S_{k-1}`, :math:`S_0 = S_K = 0`, which
@@ -2030,7 +2030,7 @@ def vicreg_hinge_certified_optimum(G: Any, K: int, *, lambda_s: float = 25.0,
         the minimum is ``0``, attained by the diagonal prediction; otherwise
         the search runs on :math:`0 \le d_k \le (1-\epsilon)/\rho`: scaling a
         column whose variance exceeds the hinge's zero down to it never
-        raises the loss (the variance cap of :ref:`ch-vicreg-hinge`), and
+        raises the loss (the variance cap of :ref:`ch-vicreg-hinge-exact`), and
         where :math:`\lambda_k > 0` the box is tightened by the prediction's loss.
     K : int, 1 <= K <= min(5, N - 1)
     lambda_s, lambda_v : float > 0
@@ -2289,7 +2289,7 @@ def vicreg_hinge_variance_cap(Z: Any, level: float) -> torch.Tensor:
 
     At :math:`t = (1 - \epsilon)/\rho`, where the hinge of ``losses.vicreg_hinge``
     vanishes, this never raises that loss (the variance cap of
-    :ref:`ch-vicreg-hinge`): the column's invariance term shrinks by
+    :ref:`ch-vicreg-hinge-exact`): the column's invariance term shrinks by
     :math:`t/C_{kk}`, its covariances by :math:`\sqrt{t/C_{kk}}`, and its hinge
     stays :math:`0`.
 
@@ -2504,7 +2504,7 @@ def vicreg_hinge_clique_ramp_threshold(n_samples: int, n_views: int, K: int, *,
 
     and the exact threshold of :func:`vicreg_hinge_exact_threshold` is at
     least :math:`\max(\lambda_c^\dagger, \lambda_c^{\mathrm{ramp}})`
-    (:ref:`ch-vicreg-hinge`).
+    (:ref:`ch-vicreg-hinge-exact`).
 
     Parameters
     ----------
