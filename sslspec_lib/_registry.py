@@ -24,7 +24,7 @@ RESULTS: dict[str, dict[str, object]] = {
            "functions": ["spectral.lpp"]},
     "R7": {"title": r"Classical MDS, kernel PCA, ISOMAP (global): top eigenvectors of $-\frac12 H\Delta H$", "chapter": "ch-mds-isomap",
            "functions": ["spectral.classical_mds", "spectral.kernel_pca", "spectral.isomap"]},
-    "R8": {"title": "Canonical correlation analysis: whitening and SVD", "chapter": "ch-cca", "functions": ["spectral.cca"]},
+    "R8": {"title": "Canonical correlation analysis: whitening and SVD", "chapter": "ch-cca", "functions": ["spectral.cca", "spectral.whitened_cross_covariance"]},
     "R9": {"title": "VICReg with hard variance/covariance constraints is Laplacian Eigenmaps", "chapter": "ch-vicreg",
            "functions": ["closed_form.vicreg_constrained_optimum", "train.train_whitened"]},
     "R10": {"title": r"Smooth VICReg closed form: $c_k = \max(0, 1 - \alpha\lambda_k)$, rank set by $\alpha$", "chapter": "ch-vicreg",

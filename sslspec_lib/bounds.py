@@ -19,7 +19,7 @@ import torch
 from . import _validation as _v
 
 __all__ = ["EPS", "rounding", "eigen_residual", "sin_theta_bound", "gradient_distance_bound",
-           "smallest_curvature"]
+           "smallest_curvature", "hessian_eigenvalues"]
 
 #: Unit roundoff of float64.
 EPS = float(torch.finfo(torch.float64).eps)
@@ -140,6 +140,19 @@ def gradient_distance_bound(grad_norm: float, curvature: float) -> float:
     return float(grad_norm) / float(curvature)
 
 
+def hessian_eigenvalues(loss: Any, Z: Any) -> torch.Tensor:
+    r"""All eigenvalues (ascending) of the dense Hessian of ``loss`` at ``Z``.
+
+    The Hessian of ``loss(Z)`` with respect to the entries of ``Z``,
+    symmetrised, as :func:`smallest_curvature` forms it; for a check that no
+    direction is flat (a loss with no continuous symmetry: its smallest
+    eigenvalue must itself be the curvature).  Small problems only.
+    """
+    Z = torch.as_tensor(Z).detach()
+    H = torch.autograd.functional.hessian(lambda x: loss(x.view_as(Z)), Z.reshape(-1))
+    return torch.linalg.eigvalsh((H + H.T) / 2)
+
+
 def smallest_curvature(loss: Any, Z: Any, *, rtol: float = 1e-8) -> float:
     r"""Smallest non-negligible Hessian eigenvalue of ``loss`` at ``Z``.
 
@@ -174,9 +187,7 @@ def smallest_curvature(loss: Any, Z: Any, *, rtol: float = 1e-8) -> float:
     """
     f = "smallest_curvature"
     _v.check_positive(rtol, "rtol", f)
-    Z = torch.as_tensor(Z).detach()
-    H = torch.autograd.functional.hessian(lambda x: loss(x.view_as(Z)), Z.reshape(-1))
-    w = torch.linalg.eigvalsh((H + H.T) / 2)
+    w = hessian_eigenvalues(loss, Z)
     top = float(w.abs().max())
     if top == 0.0:
         raise ValueError(f"{f}: the Hessian is zero.")

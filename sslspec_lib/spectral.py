@@ -48,6 +48,7 @@ __all__ = [
     "kernel_pca",
     "isomap",
     "cca",
+    "whitened_cross_covariance",
     "lda",
     "nystrom_extension",
     "graph_isomap",
@@ -602,6 +603,46 @@ def _landmark_isomap(X: torch.Tensor, K: int, k: int, m: int, f: str) -> torch.T
     Y = -0.5 * (sq - Dm.mean(axis=1, keepdims=True)).T @ pinv
     Y -= Y.mean(axis=0, keepdims=True)
     return sign_flip(torch.as_tensor(Y, dtype=X.dtype, device=X.device))
+
+
+def whitened_cross_covariance(S_aa: Any, S_ab: Any, S_bb: Any) -> torch.Tensor:
+    r"""The whitened cross-covariance whose singular values are the canonical correlations (R8).
+
+    .. math:: T = \Sigma_{aa}^{-1/2}\,\Sigma_{ab}\,\Sigma_{bb}^{-1/2}
+
+    (symmetric inverse square roots).  :func:`cca` takes the SVD of :math:`T`
+    built from sample covariances; the same map applied to population
+    covariances gives the population :math:`T` (:ref:`ch-cca`).
+
+    Parameters
+    ----------
+    S_aa : (Da, Da) array_like, symmetric positive definite
+    S_ab : (Da, Db) array_like
+    S_bb : (Db, Db) array_like, symmetric positive definite
+
+    Returns
+    -------
+    torch.Tensor, shape (Da, Db)
+
+    Raises
+    ------
+    ValueError
+        If a shape does not match, an entry is not finite, ``S_aa`` or
+        ``S_bb`` is not symmetric, or one of them is rank-deficient.
+    """
+    f = "whitened_cross_covariance"
+    S_aa = _v.check_matrix(S_aa, "S_aa", f)
+    S_ab = _v.check_matrix(S_ab, "S_ab", f).to(dtype=S_aa.dtype, device=S_aa.device)
+    S_bb = _v.check_matrix(S_bb, "S_bb", f).to(dtype=S_aa.dtype, device=S_aa.device)
+    for S, name in ((S_aa, "S_aa"), (S_bb, "S_bb")):
+        if S.shape[0] != S.shape[1]:
+            raise ValueError(f"{name} must be square in {f}, got shape {tuple(S.shape)}.")
+        if not torch.allclose(S, S.T, rtol=_SYM_RTOL, atol=_SYM_RTOL * float(S.abs().max())):
+            raise ValueError(f"{name} must be symmetric in {f}.")
+    if S_ab.shape != (S_aa.shape[0], S_bb.shape[0]):
+        raise ValueError(f"S_ab has shape {tuple(S_ab.shape)} in {f}; S_aa and S_bb "
+                         f"need ({S_aa.shape[0]}, {S_bb.shape[0]}).")
+    return (inv_sqrt_psd(S_aa, "S_aa", f) @ S_ab) @ inv_sqrt_psd(S_bb, "S_bb", f)
 
 
 def cca(Xa: Any, Xb: Any, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

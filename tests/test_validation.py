@@ -456,6 +456,13 @@ BAD_INPUTS = [
          match=r"Xb and Xa must have the same number of rows in cca: Xb has 9, Xa has 8"),
     case("spectral.cca", X_COLLINEAR, X8, 1, id="cca-rank-deficient",
          match=r"The covariance Xa\^T H Xa / N is rank-deficient in cca"),
+    case("spectral.whitened_cross_covariance", torch.eye(3), torch.ones(3, 2),
+         torch.eye(3), id="whitened_cross_covariance-shapes",
+         match=r"S_ab has shape \(3, 2\) in whitened_cross_covariance; S_aa and S_bb "
+               r"need \(3, 3\)"),
+    case("spectral.whitened_cross_covariance", torch.ones(3, 3), torch.ones(3, 2),
+         torch.eye(2), id="whitened_cross_covariance-rank-deficient",
+         match=r"S_aa is rank-deficient in whitened_cross_covariance"),
     case("spectral.lda", X8, [0] * 8, 1, id="lda-one-class",
          match=r"lda needs at least 2 classes in y: got 1"),
     case("spectral.lda", X8, [0, 1] * 4, 2, id="lda-K-too-large",

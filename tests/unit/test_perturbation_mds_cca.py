@@ -240,3 +240,13 @@ def test_smallest_curvature_skips_flat_directions():
     with pytest.raises(ValueError, match="negative"):
         bounds.smallest_curvature(lambda Z: ((A - Z @ Z.T) ** 2).sum(),
                                   torch.tensor([[0.0], [2.0 ** 0.5], [0.0]], dtype=F64))
+
+
+def test_hessian_eigenvalues_include_the_flat_direction():
+    # The same two-column point: every eigenvalue, the rotation's zero included.
+    A = torch.diag(torch.tensor([3.0, 2.0, 0.5], dtype=F64))
+    Z2 = torch.tensor([[3.0 ** 0.5, 0.0], [0.0, 2.0 ** 0.5], [0.0, 0.0]], dtype=F64)
+    w = bounds.hessian_eigenvalues(lambda Z: ((A - Z @ Z.T) ** 2).sum(), Z2)
+    assert w.shape == (6,) and bool((w[1:] >= w[:-1]).all())
+    assert abs(float(w[0])) < 1e-12 and abs(float(w[1]) - 4 * (2.0 - 0.5)) < 1e-12
+    assert abs(float(w[-1]) - 8 * 3.0) < 1e-12

@@ -498,3 +498,32 @@ def test_landmark_isomap_bad_arguments():
     line = np.c_[np.arange(20.0), np.zeros(20), np.zeros(20)]
     with pytest.raises(ValueError, match=r"landmarks span fewer than K=2 dimensions"):
         spectral.isomap(line, 2, 2, n_landmarks=3)
+
+
+def test_whitened_cross_covariance_gives_the_canonical_correlations():
+    # Its singular values are cca's correlations (sample covariances), and it is
+    # Saa^-1/2 Sab Sbb^-1/2 with SciPy's matrix square root.
+    Xa, Xb = _views()
+    n = len(Xa)
+    Xa0, Xb0 = Xa - Xa.mean(0), Xb - Xb.mean(0)
+    Saa, Sbb, Sab = Xa0.T @ Xa0 / n, Xb0.T @ Xb0 / n, Xa0.T @ Xb0 / n
+    T = spectral.whitened_cross_covariance(Saa, Sab, Sbb).numpy()
+    ref = np.linalg.inv(sla.sqrtm(Saa)) @ Sab @ np.linalg.inv(sla.sqrtm(Sbb))
+    np.testing.assert_allclose(T, ref.real, atol=1e-12)
+    rho = spectral.cca(torch.tensor(Xa), torch.tensor(Xb), 3)[2].numpy()
+    np.testing.assert_allclose(np.linalg.svd(T, compute_uv=False), rho, atol=1e-12)
+
+
+def test_whitened_cross_covariance_bad_input():
+    S, C = np.eye(3), np.ones((3, 2))
+    with pytest.raises(ValueError, match=r"S_ab has shape \(3, 2\).*need \(3, 3\)"):
+        spectral.whitened_cross_covariance(S, C, S)
+    with pytest.raises(ValueError, match="S_bb must be square"):
+        spectral.whitened_cross_covariance(S, C, np.ones((2, 3)))
+    with pytest.raises(ValueError, match="S_aa must be symmetric"):
+        spectral.whitened_cross_covariance(np.triu(np.ones((3, 3))) + np.eye(3), C,
+                                           np.eye(2))
+    with pytest.raises(ValueError, match="S_aa is rank-deficient"):
+        spectral.whitened_cross_covariance(np.ones((3, 3)), C, np.eye(2))
+    with pytest.raises(ValueError, match="finite|NaN"):
+        spectral.whitened_cross_covariance(S, np.full((3, 2), np.nan), np.eye(2))
